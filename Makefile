@@ -1,0 +1,101 @@
+# mailhost.mail: developer and CI entry points. `make help` lists them.
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -euo pipefail -c
+
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+BIN         := $(VENV)/bin
+COLL_ROOT   := $(CURDIR)/.cache/collections
+COLL_LINK   := $(COLL_ROOT)/ansible_collections/mailhost/mail
+STAMP       := $(VENV)/.installed
+TESTBED     := tests/testbed/testbed.sh
+# Scenarios run by `make test`, in order; `make molecule SCENARIO=x` runs one.
+SCENARIOS   ?= $(shell ls -d molecule/*/molecule.yml 2>/dev/null | cut -d/ -f2 | grep -v '^full_stack$$' | sort) full_stack
+SCENARIOS   := $(filter $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml)),$(SCENARIOS))
+# Distributions `make test` runs the scenarios on: both local Debian images.
+TEST_DISTROS ?= debian12 debian13
+# Scenarios that also run on the second distribution.
+DISTRO_SCENARIOS ?= $(SCENARIOS)
+MOLECULE_DISTRO ?= debian12
+SCENARIO    ?= smoke
+
+export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT):$(CURDIR)/$(VENV)/lib/python3.11/site-packages
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help venv collection testbed lint sanity unit molecule molecule-all test build demo demo-clean bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(STAMP): requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip >/dev/null
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(STAMP) ## Create the virtualenv with ansible, molecule, linters
+
+collection: ## Make the work tree resolvable as mailhost.mail
+	mkdir -p $(dir $(COLL_LINK))
+	ln -sfn $(CURDIR) $(COLL_LINK)
+
+testbed: ## Start Docker, the apt cache, and build the local images (FORCE=1 rebuilds)
+	bash $(TESTBED) up $(if $(FORCE),--force,)
+
+lint: venv collection ## ansible-lint (production), yamllint, ruff, ansible-test sanity
+	@t0=$$(date +%s)
+	$(BIN)/yamllint -s .
+	$(BIN)/ruff check plugins tests bench
+	$(BIN)/ansible-lint --profile production --offline
+	$(MAKE) --no-print-directory sanity
+	echo "[stage] lint: $$(( $$(date +%s) - t0 ))s"
+
+sanity: venv ## ansible-test sanity on a copy assembled as ansible_collections/mailhost/mail
+	bash tests/sanity/run.sh
+
+unit: venv collection ## pytest unit tests for module_utils and modules, plus the build/install check
+	@t0=$$(date +%s)
+	$(BIN)/pytest -q tests/unit
+	bash tests/build/check_install.sh
+	echo "[stage] unit: $$(( $$(date +%s) - t0 ))s"
+
+molecule: venv collection testbed ## Run one scenario: make molecule SCENARIO=postfix [MOLECULE_DISTRO=debian13]
+	@t0=$$(date +%s)
+	export MOLECULE_DISTRO=$(MOLECULE_DISTRO)
+	export MOLECULE_IMAGE=$${MOLECULE_IMAGE:-$$(bash $(TESTBED) image-for $(MOLECULE_DISTRO))}
+	export MAILHOST_APT_PROXY=$${MAILHOST_APT_PROXY-$$(bash $(TESTBED) proxy)}
+	$(BIN)/molecule test -s $(SCENARIO)
+	echo "[stage] molecule $(SCENARIO) on $(MOLECULE_DISTRO): $$(( $$(date +%s) - t0 ))s"
+
+molecule-all: venv collection testbed ## Every scenario on every distro in TEST_DISTROS
+	@fail=0
+	for d in $(TEST_DISTROS); do
+	  list="$(SCENARIOS)"; [ "$$d" = debian12 ] || list="$(DISTRO_SCENARIOS)"
+	  for s in $$list; do
+	    $(MAKE) --no-print-directory molecule SCENARIO=$$s MOLECULE_DISTRO=$$d || { echo "[FAIL] $$s on $$d"; fail=1; }
+	  done
+	done
+	exit $$fail
+
+test: ## Everything CI runs: lint, unit tests, every Molecule scenario
+	@t0=$$(date +%s)
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory molecule-all
+	echo "[stage] test total: $$(( $$(date +%s) - t0 ))s"
+
+build: venv ## Build the collection tarball
+	$(BIN)/ansible-galaxy collection build --force --output-path build/
+
+demo: venv collection testbed ## Start a local fleet, run playbooks/site.yml on it, prove mail flows
+	bash demo/demo.sh up
+
+demo-clean: ## Remove the demo fleet
+	bash demo/demo.sh clean
+
+bench: venv collection testbed ## Benchmarks; print ratios against in-run baselines
+	bash bench/run.sh
+
+clean: ## Remove build output and caches (keeps the venv and images)
+	rm -rf build .cache .pytest_cache .ruff_cache

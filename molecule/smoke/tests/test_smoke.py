@@ -1,0 +1,21 @@
+"""Smoke tests: the container really is a systemd host that Ansible manages."""
+
+
+def test_systemd_is_pid1(host):
+    assert host.file("/proc/1/comm").content_string.strip() == "systemd"
+
+
+def test_system_is_running(host):
+    state = host.run("systemctl is-system-running").stdout.strip()
+    assert state in ("running", "degraded"), state
+
+
+def test_python_for_ansible(host):
+    assert host.run("python3 -c 'import apt'").rc == 0
+
+
+def test_converge_left_its_marker(host):
+    marker = host.file("/etc/mailhost-smoke")
+    assert marker.exists
+    assert marker.mode == 0o644
+    assert "Debian" in marker.content_string or "Fedora" in marker.content_string

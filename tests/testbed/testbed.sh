@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Local Docker test bed for mailhost.mail.
+#
+#   testbed.sh engine            find a Docker engine, or install and start one (Debian, root)
+#   testbed.sh images [--force]  build the local Debian 12/13 systemd images (reused unless --force)
+#   testbed.sh cache             start apt-cacher-ng so containers share one package cache
+#   testbed.sh up [--force]      all of the above
+#   testbed.sh image-for DISTRO  print the image that MOLECULE_DISTRO=DISTRO maps to
+#
+# Images are built from Debian's archive with debootstrap and `docker import`,
+# because no container registry can be reached from these machines.
+set -euo pipefail
+
+IMAGE_REPO="${MAILHOST_IMAGE_REPO:-mailhost-testbed}"
+# Packages every test image carries: systemd as PID 1, python3 for Ansible,
+# and the small tools that Ansible modules and tests expect to find.
+BASE_PACKAGES="python3,python3-apt,systemd,systemd-sysv,dbus,ca-certificates,openssl,procps,iproute2,gnupg,netbase,less"
+ENGINE_WAIT_SECONDS=60
+CACHE_PORT=3142
+
+log() { printf '[testbed] %s\n' "$*" >&2; }
+die() { printf '[testbed] ERROR: %s\n' "$*" >&2; exit 1; }
+
+engine_answers() { command -v docker >/dev/null 2>&1 && timeout 10 docker info >/dev/null 2>&1; }
+
+is_debian_root() {
+  [ "$(id -u)" = 0 ] && [ -r /etc/os-release ] && . /etc/os-release && [ "${ID:-}" = debian ]
+}
+
+apt_install() {
+  # apt-get update once per testbed run; package lists may be missing on a fresh machine.
+  if [ -z "${_APT_UPDATED:-}" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    _APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null
+}
+
+cmd_engine() {
+  if engine_answers; then
+    log "Docker engine answers ($(docker version --format '{{.Server.Version}}'))"
+    return 0
+  fi
+  is_debian_root || die "no working Docker engine. Start Docker (or set DOCKER_HOST), or run this as root on Debian so the test bed can install docker.io itself."
+  if ! command -v dockerd >/dev/null 2>&1; then
+    log "installing docker.io"
+    apt_install docker.io iptables
+  fi
+  if ! pgrep -x dockerd >/dev/null 2>&1; then
+    log "starting dockerd in the background (log: /var/log/mailhost-dockerd.log)"
+    nohup dockerd >/var/log/mailhost-dockerd.log 2>&1 &
+  fi
+  local i
+  for i in $(seq 1 "$ENGINE_WAIT_SECONDS"); do
+    if engine_answers; then
+      log "Docker engine answers after ${i}s"
+      return 0
+    fi
+    sleep 1
+  done
+  die "dockerd did not answer within ${ENGINE_WAIT_SECONDS}s; see /var/log/mailhost-dockerd.log"
+}
+
+# The first URI of the host's Debian archive (deb822 or one-line format), never a hard-coded mirror.
+host_mirror() {
+  local uri=""
+  if [ -r /etc/apt/sources.list.d/debian.sources ]; then
+    uri=$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }' /etc/apt/sources.list.d/debian.sources)
+  fi
+  if [ -z "$uri" ] && ls /etc/apt/sources.list /etc/apt/sources.list.d/*.list >/dev/null 2>&1; then
+    uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+      awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file):/) { print $i; exit } }')
+  fi
+  [ -n "$uri" ] || die "could not read a Debian mirror from /etc/apt/sources.list(.d); set MAILHOST_DEBIAN_MIRROR"
+  printf '%s\n' "$uri"
+}
+
+image_for() {
+  case "$1" in
+    debian12|bookworm) echo "${IMAGE_REPO}:debian12" ;;
+    debian13|trixie) echo "${IMAGE_REPO}:debian13" ;;
+    # Public images for CI runners that reach a registry; untested on these machines.
+    fedora41) echo "docker.io/geerlingguy/docker-fedora41-ansible:latest" ;;
+    fedora42) echo "docker.io/geerlingguy/docker-fedora42-ansible:latest" ;;
+    *) die "unknown MOLECULE_DISTRO '$1' (debian12, debian13, fedora41, fedora42)" ;;
+  esac
+}
+
+build_image() {
+  local suite="$1" tag="$2" force="$3" mirror rootfs
+  if [ "$force" != 1 ] && docker image inspect "$tag" >/dev/null 2>&1; then
+    log "reusing image $tag"
+    return 0
+  fi
+  command -v debootstrap >/dev/null 2>&1 || { is_debian_root || die "debootstrap is missing"; apt_install debootstrap; }
+  mirror="${MAILHOST_DEBIAN_MIRROR:-$(host_mirror)}"
+  # trixie's keyring may be newer than the host's; fetch the current one when needed.
+  if [ "$suite" = trixie ] && ! dpkg --compare-versions "$(dpkg-query -W -f='${Version}' debian-archive-keyring 2>/dev/null || echo 0)" ge 2023.4; then
+    apt_install debian-archive-keyring
+  fi
+  rootfs=$(mktemp -d /var/tmp/mailhost-rootfs.XXXXXX)
+  trap 'rm -rf "$rootfs"' RETURN
+  log "debootstrap $suite from $mirror (about a minute)"
+  debootstrap --variant=minbase --include="$BASE_PACKAGES" "$suite" "$rootfs" "$mirror" >"$rootfs.log" 2>&1 ||
+    { tail -20 "$rootfs.log" >&2; die "debootstrap $suite failed"; }
+  rm -f "$rootfs.log"
+  # Containers have no console to log in on and nothing to mount.
+  chroot "$rootfs" systemctl mask getty.target console-getty.service systemd-firstboot.service \
+    systemd-udevd.service systemd-modules-load.service sys-kernel-config.mount >/dev/null 2>&1 || true
+  : >"$rootfs/etc/machine-id"
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  log "docker import -> $tag"
+  tar -C "$rootfs" -c . | docker import \
+    --change 'CMD ["/lib/systemd/systemd"]' \
+    --change 'ENV container=docker' \
+    - "$tag" >/dev/null
+}
+
+cmd_images() {
+  local force=0
+  [ "${1:-}" = --force ] && force=1
+  build_image bookworm "$(image_for debian12)" "$force"
+  build_image trixie "$(image_for debian13)" "$force"
+}
+
+cmd_cache() {
+  # A shared apt cache: every scenario installs the same packages, and the
+  # cache turns downloads after the first into local reads.
+  if ! command -v apt-cacher-ng >/dev/null 2>&1 && [ ! -x /usr/sbin/apt-cacher-ng ]; then
+    is_debian_root || { log "no apt-cacher-ng; containers will use the archive directly"; return 0; }
+    apt_install apt-cacher-ng
+  fi
+  if ! timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$CACHE_PORT" 2>/dev/null; then
+    log "starting apt-cacher-ng on port $CACHE_PORT"
+    mkdir -p /var/cache/apt-cacher-ng /var/log/apt-cacher-ng /run/apt-cacher-ng
+    chown -R apt-cacher-ng: /var/cache/apt-cacher-ng /var/log/apt-cacher-ng /run/apt-cacher-ng 2>/dev/null || true
+    /usr/sbin/apt-cacher-ng -c /etc/apt-cacher-ng ForeGround=0 >/dev/null 2>&1 || true
+    local i
+    for i in $(seq 1 20); do
+      timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$CACHE_PORT" 2>/dev/null && return 0
+      sleep 0.5
+    done
+    log "apt-cacher-ng did not start; containers will use the archive directly"
+  fi
+}
+
+# The proxy URL the containers use: the default bridge's gateway is this host.
+cmd_proxy() {
+  local gw
+  timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$CACHE_PORT" 2>/dev/null || return 0
+  gw=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null || true)
+  [ -n "$gw" ] && printf 'http://%s:%s\n' "$gw" "$CACHE_PORT"
+}
+
+case "${1:-up}" in
+  engine) cmd_engine ;;
+  images) shift; cmd_engine; cmd_images "$@" ;;
+  cache) cmd_cache ;;
+  proxy) cmd_proxy ;;
+  image-for) image_for "${2:?distro}" ;;
+  up) shift || true; cmd_engine; cmd_cache; cmd_images "$@" ;;
+  *) die "usage: $0 {up [--force]|engine|images [--force]|cache|proxy|image-for DISTRO}" ;;
+esac
