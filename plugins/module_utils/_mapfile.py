@@ -1,0 +1,221 @@
+# This file is private to the mailhost.mail collection; it is not a public API and may change at any time.
+# Copyright (c) mailhost.mail contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""AnsibleModule glue shared by the map modules: read, compute, diff, write, rebuild."""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Optional
+
+from ansible_collections.mailhost.mail.plugins.module_utils._maps import (
+    MapError,
+    MapSpec,
+    apply_entries,
+    parse_entries,
+)
+
+# Database file suffix per type, as makemap, postmap and postalias create them.
+DB_SUFFIXES = {"hash": ".db", "btree": ".db", "cdb": ".cdb", "lmdb": ".lmdb"}
+
+COMMON_ARGUMENT_SPEC = dict(
+    entries=dict(type="raw"),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    exclusive=dict(type="bool", default=False),
+    backup=dict(type="bool", default=False),
+    rebuild=dict(type="bool", default=True),
+)
+
+
+def argument_spec(path_default: Optional[str] = None, db_types: Optional[list] = None, db_default: Optional[str] = None,
+                  **extra) -> dict:
+    spec = dict(COMMON_ARGUMENT_SPEC)
+    if path_default is None:
+        spec["path"] = dict(type="path", required=True, aliases=["dest"])
+    else:
+        spec["path"] = dict(type="path", default=path_default, aliases=["dest"])
+    spec["db_type"] = dict(type="str", choices=db_types, default=db_default)
+    spec.update(extra)
+    return spec
+
+
+@dataclass
+class Rebuilder:
+    """How to compile a map: ``command`` gets the source path; ``stdin`` feeds the source on stdin.
+
+    ``in_place`` tools (newaliases) cannot build into a temporary name, so the
+    database is rebuilt after the source is in place.
+    """
+
+    name: str
+    command: list
+    db_type: Optional[str]
+    stdin: bool = False
+    in_place: bool = False
+    prefix_type: bool = False  # postmap/postalias take "type:path"
+
+    def argv(self, source: str) -> list:
+        if self.in_place:
+            return list(self.command)
+        return list(self.command) + [("%s:%s" % (self.db_type, source)) if self.prefix_type else source]
+
+    def db_paths(self, source: str) -> list:
+        if self.db_type:
+            return [source + DB_SUFFIXES.get(self.db_type, ".db")]
+        return [source + suffix for suffix in (".db", ".lmdb", ".cdb")]
+
+
+def postfix_default_db_type(module) -> str:
+    """Postfix's own default (hash on Debian, lmdb where Berkeley DB is gone), else hash."""
+    postconf = module.get_bin_path("postconf")
+    if postconf:
+        rc, out, _err = module.run_command([postconf, "-h", "default_database_type"], environ_update=_C_LOCALE)
+        if rc == 0 and out.strip():
+            return out.strip()
+    return "hash"
+
+
+_C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
+
+
+def _db_is_stale(rebuilder: Rebuilder, path: str) -> bool:
+    try:
+        source_mtime = os.stat(path).st_mtime
+    except OSError:
+        return False
+    for db in rebuilder.db_paths(path):
+        try:
+            if os.stat(db).st_mtime >= source_mtime:
+                return False
+        except OSError:
+            continue
+    return True
+
+
+def _read(module, path: str) -> tuple[bool, str]:
+    if os.path.isdir(path):
+        module.fail_json(msg="%s is a directory" % path, path=path)
+    try:
+        with open(path, "rb") as handle:
+            return True, handle.read().decode("utf-8", "surrogateescape")
+    except FileNotFoundError:
+        return False, ""
+    except OSError as exc:
+        module.fail_json(msg="cannot read %s: %s" % (path, exc), path=path)
+    return False, ""  # not reached
+
+
+def _cleanup(prefix_path: Optional[str]) -> None:
+    if not prefix_path:
+        return
+    for leftover in glob.glob(glob.escape(prefix_path) + "*"):
+        try:
+            os.unlink(leftover)
+        except OSError:
+            pass
+
+
+def _build(module, rebuilder: Rebuilder, source: str, content: bytes) -> None:
+    """Compile ``source`` with the rebuild tool; fail the module with the tool's stderr."""
+    argv = rebuilder.argv(source)
+    # An empty stdin would leave the tool reading the module's own stdin.
+    data = (content or b"\n") if rebuilder.stdin else None
+    rc, out, err = module.run_command(argv, data=data, binary_data=True, environ_update=_C_LOCALE)
+    if rc != 0:
+        raise RuntimeError("%s failed (rc=%d): %s" % (" ".join(argv), rc, (err or out).strip()))
+
+
+def run_map_module(module, spec: MapSpec, rebuilder: Optional[Rebuilder]) -> None:
+    """Apply ``entries`` to the map at ``path`` and exit the module."""
+    params = module.params
+    path = params["path"]
+    try:
+        entries = parse_entries(params["entries"], spec, params["state"])
+    except MapError as exc:
+        module.fail_json(msg="%s: %s; nothing was changed" % (path, exc), path=path)
+
+    exists, before = _read(module, path)
+    result = apply_entries(before, entries, spec, params["exclusive"])
+    after = result.content
+    write = after != before or (not exists and params["state"] == "present")
+    rebuild = bool(rebuilder) and params["rebuild"] and (write or _db_is_stale(rebuilder, path))
+
+    res = dict(
+        changed=write or rebuild,
+        rebuilt=rebuild,
+        added=result.added,
+        updated=result.updated,
+        removed=result.removed,
+        path=path,
+    )
+    if module._diff:
+        res["diff"] = dict(
+            before=before, after=after,
+            before_header="%s (content)" % path if exists else "/dev/null",
+            after_header="%s (content)" % path,
+        )
+    if module.check_mode:
+        module.exit_json(**res)
+
+    directory = os.path.dirname(path) or "."
+    if write and not os.path.isdir(directory):
+        module.fail_json(msg="the directory %s does not exist" % directory, **res)
+    tmp_source = None
+    try:
+        if write or (rebuild and not rebuilder.in_place):
+            data = (after if write else before).encode("utf-8", "surrogateescape")
+            fd, tmp_source = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            if exists:
+                stat = os.stat(path)
+                os.chmod(tmp_source, stat.st_mode & 0o7777)
+                try:
+                    os.chown(tmp_source, stat.st_uid, stat.st_gid)
+                except OSError:
+                    pass
+            else:
+                os.chmod(tmp_source, 0o644)
+            if rebuild and not rebuilder.in_place:
+                # Build the database beside the new source first: a tool that
+                # rejects the source fails the task before anything is replaced.
+                _build(module, rebuilder, tmp_source, data)
+            if write and params["backup"] and exists:
+                res["backup_file"] = module.backup_local(path)
+            if write:
+                module.atomic_move(tmp_source, path, unsafe_writes=False)
+            if rebuild and not rebuilder.in_place:
+                for tmp_db, db in zip(rebuilder.db_paths(tmp_source), rebuilder.db_paths(path)):
+                    if os.path.exists(tmp_db):
+                        os.rename(tmp_db, db)
+        if rebuild and rebuilder.in_place:
+            try:
+                _build(module, rebuilder, path, b"")
+            except RuntimeError:
+                if write:  # keep the source matching the database that is still in use
+                    if exists:
+                        _write_back(module, path, before)
+                    else:
+                        os.unlink(path)
+                raise
+    except RuntimeError as exc:
+        module.fail_json(msg="%s; %s was left unchanged" % (exc, path), **res)
+    except OSError as exc:
+        module.fail_json(msg="cannot update %s: %s" % (path, exc), **res)
+    finally:
+        _cleanup(tmp_source)
+
+    file_args = module.load_file_common_arguments(params)
+    if os.path.exists(path):
+        res["changed"] = module.set_fs_attributes_if_different(file_args, res["changed"])
+    module.exit_json(**res)
+
+
+def _write_back(module, path: str, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path) or ".")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(text.encode("utf-8", "surrogateescape"))
+    module.atomic_move(tmp, path)
