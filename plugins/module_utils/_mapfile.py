@@ -191,6 +191,8 @@ def run_map_module(module, spec: MapSpec, rebuilder: Optional[Rebuilder]) -> Non
                 for tmp_db, db in zip(rebuilder.db_paths(tmp_source), rebuilder.db_paths(path)):
                     if os.path.exists(tmp_db):
                         os.rename(tmp_db, db)
+                        # atomic_move stamps the source with the current time; the database must not look older.
+                        os.utime(db)
         if rebuild and rebuilder.in_place:
             try:
                 _build(module, rebuilder, path, b"")

@@ -137,10 +137,10 @@ def main() -> None:
     if module.params["rebuild"]:
         if module.params["rebuild_command"] == "postalias":
             db_type = module.params["db_type"] or postfix_default_db_type(module)
-            postalias = module.get_bin_path("postalias", required=True, opt_dirs=["/usr/sbin"])
+            postalias = module.get_bin_path("postalias", required=True)
             rebuilder = Rebuilder("postalias", [postalias], db_type, prefix_type=True)
         else:
-            newaliases = module.get_bin_path("newaliases", required=True, opt_dirs=["/usr/sbin", "/usr/bin"])
+            newaliases = module.get_bin_path("newaliases", required=True)
             rebuilder = Rebuilder("newaliases", [newaliases], module.params["db_type"], in_place=True)
     run_map_module(module, ALIASES_SPEC, rebuilder)
 

@@ -143,7 +143,7 @@ def main() -> None:
     rebuilder = None
     if module.params["rebuild"]:
         db_type = module.params["db_type"] or postfix_default_db_type(module)
-        postmap = module.get_bin_path("postmap", required=True, opt_dirs=["/usr/sbin"])
+        postmap = module.get_bin_path("postmap", required=True)
         rebuilder = Rebuilder("postmap", [postmap], db_type, prefix_type=True)
     run_map_module(module, POSTFIX_SPECS[module.params["map_type"]], rebuilder)
 

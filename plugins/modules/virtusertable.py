@@ -122,7 +122,7 @@ def main() -> None:
     )
     rebuilder = None
     if module.params["rebuild"]:
-        makemap = module.get_bin_path("makemap", required=True, opt_dirs=["/usr/sbin", "/usr/lib/sendmail"])
+        makemap = module.get_bin_path("makemap", required=True)
         rebuilder = Rebuilder("makemap", [makemap, module.params["db_type"]], module.params["db_type"], stdin=True)
     run_map_module(module, SENDMAIL_SPECS["virtusertable"], rebuilder)
 
