@@ -23,7 +23,7 @@ SCENARIO    ?= smoke
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT):$(CURDIR)/$(VENV)/lib/python3.11/site-packages
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv collection testbed lint sanity unit molecule molecule-all test build demo demo-clean bench clean
+.PHONY: docs help venv collection testbed lint sanity unit molecule molecule-all test build demo demo-clean bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -99,3 +99,6 @@ bench: venv collection testbed ## Benchmarks; print ratios against in-run baseli
 
 clean: ## Remove build output and caches (keeps the venv and images)
 	rm -rf build .cache .pytest_cache .ruff_cache
+
+docs: venv ## Regenerate the README's role variable tables from meta/argument_specs.yml
+	$(PY) hacking/role_docs.py
