@@ -3,7 +3,8 @@
 #
 #   testbed.sh engine            find a Docker engine, or install and start one (Debian, root)
 #   testbed.sh images [--force]  build the local Debian 12/13 systemd images (reused unless --force)
-#   testbed.sh cache             start apt-cacher-ng so containers share one package cache
+#   testbed.sh cache             start the apt cache (tests/testbed/aptcache.py) so containers share downloads
+#   testbed.sh proxy             print the cache's URL as containers see it (nothing if it isn't running)
 #   testbed.sh up [--force]      all of the above
 #   testbed.sh image-for DISTRO  print the image that MOLECULE_DISTRO=DISTRO maps to
 #
@@ -17,6 +18,7 @@ IMAGE_REPO="${MAILHOST_IMAGE_REPO:-mailhost-testbed}"
 BASE_PACKAGES="python3,python3-apt,systemd,systemd-sysv,dbus,ca-certificates,openssl,procps,iproute2,gnupg,netbase,less"
 ENGINE_WAIT_SECONDS=60
 CACHE_PORT=3142
+HERE=$(cd "$(dirname "$0")" && pwd)
 
 log() { printf '[testbed] %s\n' "$*" >&2; }
 die() { printf '[testbed] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -124,31 +126,42 @@ cmd_images() {
 }
 
 cmd_cache() {
-  # A shared apt cache: every scenario installs the same packages, and the
-  # cache turns downloads after the first into local reads.
-  if ! command -v apt-cacher-ng >/dev/null 2>&1 && [ ! -x /usr/sbin/apt-cacher-ng ]; then
-    is_debian_root || { log "no apt-cacher-ng; containers will use the archive directly"; return 0; }
-    apt_install apt-cacher-ng
+  # A shared package cache: every scenario installs the same packages, and the
+  # cache turns downloads after the first into local reads. apt-cacher-ng can't
+  # resolve the archive on these machines, so this is a small proxy of our own
+  # that only fetches from the hosts in the host's apt sources.
+  if port_open; then
+    return 0
   fi
-  if ! timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$CACHE_PORT" 2>/dev/null; then
-    log "starting apt-cacher-ng on port $CACHE_PORT"
-    mkdir -p /var/cache/apt-cacher-ng /var/log/apt-cacher-ng /run/apt-cacher-ng
-    chown -R apt-cacher-ng: /var/cache/apt-cacher-ng /var/log/apt-cacher-ng /run/apt-cacher-ng 2>/dev/null || true
-    /usr/sbin/apt-cacher-ng -c /etc/apt-cacher-ng ForeGround=0 >/dev/null 2>&1 || true
-    local i
-    for i in $(seq 1 20); do
-      timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$CACHE_PORT" 2>/dev/null && return 0
-      sleep 0.5
-    done
-    log "apt-cacher-ng did not start; containers will use the archive directly"
-  fi
+  local hosts
+  hosts=$(host_archive_hosts)
+  log "starting the apt cache on port $CACHE_PORT for: $hosts (log: /var/log/mailhost-aptcache.log)"
+  # shellcheck disable=SC2086 # one argument per host
+  nohup python3 "$HERE/aptcache.py" --port "$CACHE_PORT" $hosts >/var/log/mailhost-aptcache.log 2>&1 &
+  local i
+  for i in $(seq 1 20); do
+    port_open && return 0
+    sleep 0.5
+  done
+  log "the apt cache did not start; containers will use the archive directly"
+}
+
+port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$CACHE_PORT" 2>/dev/null; }
+
+# Host names of every archive in the host's apt sources (the mirror and security).
+host_archive_hosts() {
+  { cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true; } |
+    grep -E '^(URIs:|deb )' | grep -oE 'https?://[^/ ]+' | sed -E 's#https?://##' | sort -u | tr '\n' ' '
 }
 
 # The proxy URL the containers use: the default bridge's gateway is this host.
 cmd_proxy() {
   local gw
-  timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$CACHE_PORT" 2>/dev/null || return 0
-  gw=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null || true)
+  port_open || return 0
+  # docker0's address belongs to this host, so containers on any of our
+  # networks reach the cache there.
+  gw=$(ip -4 -o addr show docker0 2>/dev/null | awk '{ split($4, a, "/"); print a[1]; exit }')
+  [ -n "$gw" ] || gw=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null || true)
   [ -n "$gw" ] && printf 'http://%s:%s\n' "$gw" "$CACHE_PORT"
 }
 
