@@ -20,6 +20,7 @@ from ansible_collections.mailhost.mail.plugins.module_utils._maps import (
 
 # Database file suffix per type, as makemap, postmap and postalias create them.
 DB_SUFFIXES = {"hash": ".db", "btree": ".db", "cdb": ".cdb", "lmdb": ".lmdb"}
+KNOWN_ALIAS_FILES = ("/etc/aliases", "/etc/mail/aliases", "/etc/postfix/aliases")
 
 COMMON_ARGUMENT_SPEC = dict(
     entries=dict(type="raw"),
@@ -63,9 +64,14 @@ class Rebuilder:
         return list(self.command) + [("%s:%s" % (self.db_type, source)) if self.prefix_type else source]
 
     def db_paths(self, source: str) -> list:
-        if self.db_type:
-            return [source + DB_SUFFIXES.get(self.db_type, ".db")]
-        return [source + suffix for suffix in (".db", ".lmdb", ".cdb")]
+        suffixes = [DB_SUFFIXES.get(self.db_type, ".db")] if self.db_type else [".db", ".lmdb", ".cdb"]
+        sources = [source]
+        if self.in_place:
+            # Sendmail reads AliasFile=/etc/mail/aliases, often a link to /etc/aliases,
+            # and newaliases keeps the database beside the name it was given.
+            real = os.path.realpath(source)
+            sources += [alias for alias in KNOWN_ALIAS_FILES if alias != source and os.path.realpath(alias) == real]
+        return [name + suffix for name in sources for suffix in suffixes]
 
 
 def postfix_default_db_type(module) -> str:

@@ -1,0 +1,227 @@
+"""Benchmark the map modules against the hand-written baseline and the rebuild tools alone.
+
+Runs from the controller (the project's venv) against two test containers, one with
+sendmail's makemap and one with Postfix's postmap, and prints ratios measured in
+this run:
+
+* ours/lineinfile: one module task vs an ``ansible.builtin.lineinfile`` loop plus a
+  rebuild handler, at SMALL_N entries (first apply and re-run);
+* ours/tool: the module vs makemap/postmap alone on the same file, at BIG_N entries.
+
+Task times come from the ansible.posix.json callback (controller + connection + module).
+Module-call times run the task's kept AnsiballZ payload on the target with python3, and
+tool times run the tool on the target; both are measured with bash's ``time``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+SMALL_N = int(os.environ.get("SMALL_N", "200"))
+BIG_N = int(os.environ.get("BIG_N", "100000"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+TARGETS = {
+    "sendmail": {
+        "host": os.environ.get("BENCH_SENDMAIL", "mh-bench-maps-sendmail"),
+        "path": "/etc/mail/bench-virtusertable",
+        "module": "mailhost.mail.virtusertable",
+        "extra": {},
+        "key": "user{i}@example.com",
+        "value": "target{i}@other-example.com",
+        "line": "{k}\t{v}",
+        "regexp": "^{k}\\s",
+        "tool": "makemap hash {path} < {path}",
+        "handler": "makemap hash {path} < {path}",
+    },
+    "postfix": {
+        "host": os.environ.get("BENCH_POSTFIX", "mh-bench-maps-postfix"),
+        "path": "/etc/postfix/bench-virtual",
+        "module": "mailhost.mail.postfix_map",
+        "extra": {"map_type": "virtual", "db_type": "hash"},
+        "key": "user{i}@example.com",
+        "value": "target{i}@other-example.com",
+        "line": "{k}\t{v}",
+        "regexp": "^{k}\\s",
+        "tool": "postmap hash:{path}",
+        "handler": "postmap hash:{path}",
+    },
+}
+
+
+def docker(host: str, script: str) -> str:
+    return subprocess.run(
+        ["docker", "exec", host, "bash", "-c", script], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def entries(target: dict, n: int) -> dict:
+    return {target["key"].format(i=i): target["value"].format(i=i) for i in range(n)}
+
+
+def playbook(workdir: str, name: str, target: dict, tasks: list, handlers: list = (), **env_extra) -> float:
+    """Run one play; return the summed durations of the tasks named 'measure*'."""
+    play = [{"name": name, "hosts": "all", "gather_facts": False, "tasks": tasks, "handlers": list(handlers)}]
+    path = os.path.join(workdir, name + ".yml")
+    with open(path, "w") as handle:
+        json.dump(play, handle)
+    inventory = os.path.join(workdir, "inventory.ini")
+    with open(inventory, "w") as handle:
+        handle.write(
+            "%s ansible_connection=community.docker.docker ansible_python_interpreter=/usr/bin/python3\n"
+            % target["host"]
+        )
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_PIPELINING="true",
+               ANSIBLE_FORCE_COLOR="false", ANSIBLE_LOAD_CALLBACK_PLUGINS="true")
+    env.update(env_extra)
+    proc = subprocess.run(
+        [os.path.join(sys.prefix, "bin", "ansible-playbook"), "-i", inventory, path],
+        capture_output=True, text=True, env=env,
+    )
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+        raise SystemExit("playbook %s failed" % name)
+    total = 0.0
+    for play_result in json.loads(proc.stdout)["plays"]:
+        for task in play_result["tasks"]:
+            if task["task"]["name"].startswith("measure"):
+                duration = task["task"]["duration"]
+                total += _seconds(duration["end"]) - _seconds(duration["start"])
+    return total
+
+
+def _seconds(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+
+
+def tool_alone(target: dict, data: dict, workdir: str) -> float:
+    """Seconds for makemap/postmap alone on a file with these entries (best of 3)."""
+    source = os.path.join(workdir, "tool-source")
+    with open(source, "w") as handle:
+        handle.writelines("%s\t%s\n" % item for item in data.items())
+    path = target["path"] + "-tool"
+    subprocess.run(["docker", "cp", source, "%s:%s" % (target["host"], path)], check=True)
+    best = None
+    for _ in range(3):
+        command = target["tool"].format(path=path)
+        out = docker(target["host"], "TIMEFORMAT=%R; { time " + command + " ; } 2>&1 | tail -1")
+        seconds = float(out.strip().splitlines()[-1])
+        best = seconds if best is None else min(best, seconds)
+    docker(target["host"], "rm -f %s %s.db" % (path, path))
+    return best
+
+
+def module_call(target: dict, payload: str) -> tuple:
+    """Seconds for one module call on the target (AnsiballZ payload run with python3), and its result."""
+    script = "TIMEFORMAT=%R; { time python3 " + payload + " > /tmp/bench-out.json ; } 2>&1 | tail -1"
+    out = docker(target["host"], script)
+    result = json.loads(docker(target["host"], "cat /tmp/bench-out.json"))
+    result.pop("diff", None)
+    return float(out.strip().splitlines()[-1]), result
+
+
+def bench_target(name: str, target: dict, workdir: str) -> dict:
+    path = target["path"]
+    small = entries(target, SMALL_N)
+    big = entries(target, BIG_N)
+    docker(target["host"], "rm -f {p} {p}.db {p}-li {p}-li.db {p}-big {p}-big.db".format(p=path))
+    varfile = os.path.join(workdir, "%s-small.json" % name)
+    with open(varfile, "w") as handle:
+        json.dump({"bench_entries": small}, handle)
+    bigfile = os.path.join(workdir, "%s-big.json" % name)
+    with open(bigfile, "w") as handle:
+        json.dump({"bench_entries": big}, handle)
+
+    def ours(dest: str, vars_file: str) -> list:
+        return [
+            {"name": "load entries", "ansible.builtin.include_vars": {"file": vars_file}},
+            {"name": "measure module", target["module"]: dict(target["extra"], path=dest,
+                                                                entries="{{ bench_entries }}")},
+        ]
+
+    result = {"name": name}
+    result["ours_first"] = playbook(workdir, name + "-ours", target, ours(path, varfile))
+    result["ours_rerun"] = playbook(workdir, name + "-ours", target, ours(path, varfile))
+
+    li_path = path + "-li"
+    li_tasks = [
+        {"name": "load entries", "ansible.builtin.include_vars": {"file": varfile}},
+        {"name": "measure touch", "ansible.builtin.file": {"path": li_path, "state": "touch", "mode": "0644",
+                                                            "modification_time": "preserve",
+                                                            "access_time": "preserve"}},
+        {
+            "name": "measure lineinfile loop",
+            "ansible.builtin.lineinfile": {
+                "path": li_path,
+                "regexp": target["regexp"].format(k="{{ item.key | regex_escape }}"),
+                "line": target["line"].format(k="{{ item.key }}", v="{{ item.value }}"),
+            },
+            "loop": "{{ bench_entries | dict2items }}",
+            "notify": "measure rebuild",
+        },
+    ]
+    li_handlers = [{"name": "measure rebuild", "ansible.builtin.shell": target["handler"].format(path=li_path)}]
+    if name in os.environ.get("LINEINFILE_TARGETS", "postfix sendmail").split():
+        result["li_first"] = playbook(workdir, name + "-li", target, li_tasks, li_handlers)
+        result["li_rerun"] = playbook(workdir, name + "-li", target, li_tasks, li_handlers)
+
+    result["tool_small"] = tool_alone(target, small, workdir)
+    big_path = path + "-big"
+    # The Ansible task at BIG_N, keeping the AnsiballZ payload so that the module call
+    # itself can be timed on the target, without the connection's overhead.
+    docker(target["host"], "rm -rf /root/.ansible/tmp/bench-*")
+    result["task_big_first"] = playbook(workdir, name + "-big", target, ours(big_path, bigfile),
+                                        ANSIBLE_KEEP_REMOTE_FILES="1", ANSIBLE_PIPELINING="false",
+                                        ANSIBLE_REMOTE_TMP="/root/.ansible/tmp/bench-maps")
+    result["task_big_rerun"] = playbook(workdir, name + "-big", target, ours(big_path, bigfile))
+    payload = docker(target["host"], "ls -t /root/.ansible/tmp/bench-maps/*/AnsiballZ_*.py | head -1").strip()
+    docker(target["host"], "rm -f {p} {p}.db".format(p=big_path))
+    result["ours_big_first"], first = module_call(target, payload)
+    result["ours_big_rerun"], rerun = module_call(target, payload)
+    if not (first["changed"] and first["rebuilt"]) or rerun["changed"] or rerun["rebuilt"]:
+        raise SystemExit("unexpected module results: %r / %r" % (first, rerun))
+    result["tool_big"] = tool_alone(target, big, workdir)
+    docker(target["host"], "rm -f {p} {p}.db {p}-li {p}-li.db {p}-big {p}-big.db".format(p=path))
+    return result
+
+
+def main() -> None:
+    started = time.time()
+    rows = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for name in os.environ.get("BENCH_TARGETS", "sendmail postfix").split():
+            rows.append(bench_target(name, TARGETS[name], workdir))
+    print("map modules benchmark: SMALL_N=%d BIG_N=%d, %s" % (SMALL_N, BIG_N, time.strftime("%Y-%m-%d %H:%M")))
+    print("%-9s %-34s %10s %10s %10s" % ("target", "case", "ours s", "other s", "ours/other"))
+    for r in rows:
+        lines = []
+        if "li_first" in r:
+            lines += [
+                ("task vs lineinfile N=%d first" % SMALL_N, r["ours_first"], r["li_first"]),
+                ("task vs lineinfile N=%d re-run" % SMALL_N, r["ours_rerun"], r["li_rerun"]),
+            ]
+        lines += [
+            ("task vs tool N=%d" % SMALL_N, r["ours_first"], r["tool_small"]),
+            ("task vs tool N=%d first" % BIG_N, r["task_big_first"], r["tool_big"]),
+            ("task vs tool N=%d re-run" % BIG_N, r["task_big_rerun"], r["tool_big"]),
+            ("module vs tool N=%d first" % BIG_N, r["ours_big_first"], r["tool_big"]),
+            ("module vs tool N=%d re-run" % BIG_N, r["ours_big_rerun"], r["tool_big"]),
+        ]
+        for case, ours, other in lines:
+            print("%-9s %-34s %10.3f %10.3f %10.3f" % (r["name"], case, ours, other, ours / other if other else 0))
+        budget = 2 * r["tool_big"] + 1
+        print("%-9s N=%d create within 2x tool + 1 s (%.3f s): %s; unchanged re-run under 1 s: %s" % (
+            r["name"], BIG_N, budget, "yes" if r["ours_big_first"] <= budget else "NO",
+            "yes" if r["ours_big_rerun"] < 1 else "NO"))
+    print("total bench time: %.0f s" % (time.time() - started))
+
+
+if __name__ == "__main__":
+    main()
