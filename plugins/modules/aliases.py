@@ -16,7 +16,7 @@ description:
   - The file is shared by Postfix and Sendmail. The database is rebuilt with C(newaliases), which works with either
     MTA, or with C(postalias) for the given path, only when the aliases changed or the database is missing or stale.
 author:
-  - mailhost.mail maintainers
+  - mailhost.mail maintainers (@mailhost)
 extends_documentation_fragment:
   - ansible.builtin.files
   - mailhost.mail.attributes

@@ -14,7 +14,7 @@ description:
   - Lines that start with whitespace continue the previous entry, as in postmap(1).
   - The database is compiled only when the entries changed or the database is missing or stale.
 author:
-  - mailhost.mail maintainers
+  - mailhost.mail maintainers (@mailhost)
 extends_documentation_fragment:
   - ansible.builtin.files
   - mailhost.mail.attributes

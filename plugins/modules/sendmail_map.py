@@ -13,7 +13,7 @@ description:
   - Each entry is validated for the map type given in O(map_type) before anything is written.
   - The database is compiled only when the entries changed or the database is missing or stale.
 author:
-  - mailhost.mail maintainers
+  - mailhost.mail maintainers (@mailhost)
 extends_documentation_fragment:
   - ansible.builtin.files
   - mailhost.mail.attributes

@@ -15,7 +15,7 @@ description:
   - The database is compiled with C(makemap) only when the entries changed or the database is missing or stale.
   - For the other sendmail maps use M(mailhost.mail.sendmail_map).
 author:
-  - mailhost.mail maintainers
+  - mailhost.mail maintainers (@mailhost)
 extends_documentation_fragment:
   - ansible.builtin.files
   - mailhost.mail.attributes
