@@ -65,6 +65,18 @@ def parse_postqueue_json(text: str) -> list[dict]:
     return messages
 
 
+def parse_postcat_sender(text: str) -> str:
+    """The envelope sender from ``postcat -e`` output ('' for the null sender).
+
+    ``postqueue -j`` shows the null sender as MAILER-DAEMON, which would turn a
+    bounce into mail from a real address; the queue file's own record does not.
+    """
+    for line in text.splitlines():
+        if line.startswith("sender:"):
+            return line[len("sender:"):].strip()
+    raise QueueFormatError("postcat -e shows no sender record")
+
+
 def _qf_logical_lines(data: bytes) -> list[bytes]:
     """Join qf continuation lines (leading space or tab) onto their record."""
     lines: list[bytes] = []

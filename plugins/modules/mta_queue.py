@@ -133,6 +133,7 @@ from ansible_collections.mailhost.mail.plugins.module_utils._mta_queue import ( 
     holding_name,
     load_envelope,
     message_id,
+    parse_postcat_sender,
     parse_postqueue_json,
     parse_sendmail_qf,
     reinject_argv,
@@ -166,8 +167,13 @@ class PostfixQueue(Queue):
         if not self.installed():
             return []
         # Works with Postfix stopped too: postqueue then reads the queue directly.
-        return [dict(m, key=m["queue_id"]) for m in parse_postqueue_json(
-            self._run([self.postqueue, "-j"], "postqueue -j"))]
+        entries = parse_postqueue_json(self._run([self.postqueue, "-j"], "postqueue -j"))
+        postcat = self.module.get_bin_path("postcat", required=True, opt_dirs=["/usr/sbin"])
+        for entry in entries:
+            entry["key"] = entry["queue_id"]
+            envelope = self._run([postcat, "-e", "-q", entry["queue_id"]], "postcat -e")
+            entry["sender"] = parse_postcat_sender(envelope)
+        return entries
 
     def read(self, entry):
         postcat = self.module.get_bin_path("postcat", required=True, opt_dirs=["/usr/sbin"])
@@ -352,6 +358,13 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
+    try:
+        run(module)
+    except QueueFormatError as exc:
+        module.fail_json(msg=f"cannot read the {module.params['mta']} queue: {exc}")
+
+
+def run(module) -> None:
     state = module.params["state"]
     holding_dir = module.params["holding_dir"]
 
