@@ -10,9 +10,13 @@ COLL_ROOT   := $(CURDIR)/.cache/collections
 COLL_LINK   := $(COLL_ROOT)/ansible_collections/mailhost/mail
 STAMP       := $(VENV)/.installed
 TESTBED     := tests/testbed/testbed.sh
-# Scenarios run by `make test`, in order; `make molecule SCENARIO=x` runs one.
-SCENARIOS   ?= $(shell ls -d molecule/*/molecule.yml 2>/dev/null | cut -d/ -f2 | grep -v '^full_stack$$' | sort) full_stack
-SCENARIOS   := $(filter $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml)),$(SCENARIOS))
+# Scenarios run by `make test`: the known ones in dependency order, then any
+# other scenario directory, then the full stack; `make molecule SCENARIO=x` runs one.
+SCENARIO_ORDER := smoke modules tls_cert postfix dovecot sendmail ldap_aliases mta_switch
+ALL_SCENARIOS  := $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml))
+SCENARIOS   ?= $(filter $(ALL_SCENARIOS),$(SCENARIO_ORDER)) \
+               $(filter-out $(SCENARIO_ORDER) full_stack,$(ALL_SCENARIOS)) \
+               $(filter full_stack,$(ALL_SCENARIOS))
 # Distributions `make test` runs the scenarios on: both local Debian images.
 TEST_DISTROS ?= debian12 debian13
 # Scenarios that also run on the second distribution.
