@@ -8,6 +8,7 @@ from __future__ import annotations
 import glob
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Optional
 
@@ -197,8 +198,10 @@ def run_map_module(module, spec: MapSpec, rebuilder: Optional[Rebuilder]) -> Non
                 for tmp_db, db in zip(rebuilder.db_paths(tmp_source), rebuilder.db_paths(path)):
                     if os.path.exists(tmp_db):
                         os.rename(tmp_db, db)
-                        # atomic_move stamps the source with the current time; the database must not look older.
-                        os.utime(db)
+                        # atomic_move stamps the source with time.time(), which can be ahead of the kernel's
+                        # coarse clock; the database must never look older than its source.
+                        stamp = max(time.time_ns(), os.stat(path).st_mtime_ns)
+                        os.utime(db, ns=(stamp, stamp))
         if rebuild and rebuilder.in_place:
             try:
                 _build(module, rebuilder, path, b"")
