@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# Fleet benchmark of playbooks/site.yml on local containers.
+#
+#   1. Full converge of one fresh host as a mail server (tls_cert, postfix
+#      with Dovecot integration, dovecot), then an idempotent re-run.
+#   2. Fleets of FLEET_SIZES fresh hosts (default 1 5 10 20) converged with a
+#      light role set (postfix as a null client), then re-run: wall time and
+#      changed counts.
+#   3. On the largest fleet: re-runs with pipelining off, and with forks 5
+#      against forks 20.
+#
+# Package lists are refreshed through the test bed's apt cache before any
+# timing starts; package downloads inside a converge go through it too.
+# Prints ratios and writes bench/RESULTS.md. Removes its containers and
+# network on exit (KEEP=1 keeps them).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BIN="$ROOT/.venv/bin"
+IMAGE=${MOLECULE_IMAGE:-mailhost-testbed:debian12}
+NETWORK=mh-bench-fleet
+PREFIX=mh-bench-fleet
+FLEET_SIZES=${FLEET_SIZES:-1 5 10 20}
+FORKS=${FORKS:-20}
+STATE="$ROOT/.cache/bench-fleet"
+RESULTS=${RESULTS:-$ROOT/bench/RESULTS.md}
+BOOT_WAIT_SECONDS=120
+
+export ANSIBLE_COLLECTIONS_PATH="$ROOT/.cache/collections:$ROOT/.venv/lib/python3.11/site-packages"
+export ANSIBLE_FORCE_COLOR=false ANSIBLE_NOCOLOR=true ANSIBLE_STDOUT_CALLBACK=default
+export ANSIBLE_INTERPRETER_PYTHON=auto_silent ANSIBLE_RETRY_FILES_ENABLED=false
+export ANSIBLE_HOST_KEY_CHECKING=false
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
+
+mkdir -p "$STATE" "$ROOT/.cache/collections/ansible_collections/mailhost"
+ln -sfn "$ROOT" "$ROOT/.cache/collections/ansible_collections/mailhost/mail"
+
+started=()
+cleanup() {
+  [ "${KEEP:-0}" = 1 ] && return 0
+  local c
+  for c in "${started[@]}"; do docker rm -f "$c" >/dev/null 2>&1 || true; done
+  docker network rm "$NETWORK" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+docker network inspect "$NETWORK" >/dev/null 2>&1 || docker network create --label mailhost.bench=1 "$NETWORK" >/dev/null
+PROXY=${MAILHOST_APT_PROXY-$(bash tests/testbed/testbed.sh proxy 2>/dev/null || true)}
+
+# start NAME...: fresh containers, booted (bounded wait).
+start() {
+  local name out
+  for name in "$@"; do
+    docker rm -f "$name" >/dev/null 2>&1 || true
+    docker run -d --name "$name" --hostname "$name.example.com" --network "$NETWORK" \
+      --label mailhost.bench=1 --cap-add SYS_ADMIN --cgroupns host \
+      -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
+      -e container=docker "$IMAGE" /lib/systemd/systemd >/dev/null
+    started+=("$name")
+  done
+  for name in "$@"; do
+    out=$(timeout "$BOOT_WAIT_SECONDS" docker exec "$name" systemctl is-system-running --wait 2>/dev/null || true)
+    case "$out" in running|degraded) ;; *) die "$name did not boot within ${BOOT_WAIT_SECONDS}s ($out)" ;; esac
+  done
+}
+
+remove() {
+  local name
+  for name in "$@"; do docker rm -f "$name" >/dev/null 2>&1 || true; done
+}
+
+# inventory FILE GROUP NAME...: a YAML inventory of containers in one group.
+inventory() {
+  local file=$1 group=$2 name; shift 2
+  {
+    echo "all:"
+    echo "  vars:"
+    echo "    ansible_connection: community.docker.docker"
+    echo "    postfix_mydomain: example.com"
+    echo "    postfix_relayhost: '[mail.example.com]'"
+    echo "  children:"
+    echo "    $group:"
+    echo "      hosts:"
+    for name in "$@"; do
+      echo "        $name.example.com:"
+      echo "          ansible_host: $name"
+    done
+  } >"$file"
+}
+
+recap_sum() {
+  awk -v k="$1" '/^PLAY RECAP/ { r = 1; next } r && NF == 0 { r = 0 }
+    r { for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) { split($i, a, "="); s += a[2] } }
+    END { print s + 0 }' "$2"
+}
+
+# timed LABEL LOG ansible-playbook-args...: sets SECONDS_TAKEN and CHANGED.
+timed() {
+  local label=$1 logf=$2 t0 t1; shift 2
+  log "$label"
+  t0=$(date +%s.%N)
+  if ! "$BIN/ansible-playbook" "$@" >"$logf" 2>&1; then
+    tail -30 "$logf" >&2
+    die "$label failed (log: ${logf#"$ROOT"/})"
+  fi
+  t1=$(date +%s.%N)
+  SECONDS_TAKEN=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+  CHANGED=$(recap_sum changed "$logf")
+  local failed; failed=$(recap_sum failed "$logf")
+  [ "$failed" = 0 ] || die "$label: failed=$failed (log: ${logf#"$ROOT"/})"
+  log "  ${SECONDS_TAKEN}s, changed=$CHANGED"
+}
+
+prepare() {  # INVENTORY
+  timed "prepare (apt cache, package lists): not timed in the figures" "$STATE/prepare.log" \
+    -i "$1" demo/prepare.yml -e "demo_apt_proxy=$PROXY" -f "$FORKS"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+rows=()
+declare -A T C
+
+# 1. One fresh mail server: full converge, then a re-run.
+single="$PREFIX-mail"
+start "$single"
+inventory "$STATE/single.yml" mail_servers "$single"
+prepare "$STATE/single.yml"
+export ANSIBLE_PIPELINING=true
+timed "full converge, 1 fresh mail server" "$STATE/single-converge.log" -i "$STATE/single.yml" playbooks/site.yml -f "$FORKS"
+T[single_converge]=$SECONDS_TAKEN; C[single_converge]=$CHANGED
+timed "re-run, converged mail server" "$STATE/single-rerun.log" -i "$STATE/single.yml" playbooks/site.yml -f "$FORKS"
+T[single_rerun]=$SECONDS_TAKEN; C[single_rerun]=$CHANGED
+remove "$single"
+rows+=("| full converge, 1 mail server (tls_cert, postfix, dovecot) | 1 | ${T[single_converge]} | ${C[single_converge]} |")
+rows+=("| idempotent re-run, same host | 1 | ${T[single_rerun]} | ${C[single_rerun]} |")
+
+# 2. Fleets of null clients.
+largest=0
+for n in $FLEET_SIZES; do
+  names=()
+  for i in $(seq 1 "$n"); do names+=("$PREFIX-$i"); done
+  start "${names[@]}"
+  inventory "$STATE/fleet-$n.yml" null_clients "${names[@]}"
+  prepare "$STATE/fleet-$n.yml"
+  export ANSIBLE_PIPELINING=true
+  timed "fleet of $n: converge (postfix null client, forks $FORKS)" "$STATE/fleet-$n-converge.log" \
+    -i "$STATE/fleet-$n.yml" playbooks/site.yml -f "$FORKS"
+  T[converge_$n]=$SECONDS_TAKEN; C[converge_$n]=$CHANGED
+  timed "fleet of $n: re-run" "$STATE/fleet-$n-rerun.log" -i "$STATE/fleet-$n.yml" playbooks/site.yml -f "$FORKS"
+  T[rerun_$n]=$SECONDS_TAKEN; C[rerun_$n]=$CHANGED
+  rows+=("| fleet converge (postfix null client), forks $FORKS | $n | ${T[converge_$n]} | ${C[converge_$n]} |")
+  rows+=("| fleet re-run | $n | ${T[rerun_$n]} | ${C[rerun_$n]} |")
+  largest=$n
+  if [ "$n" = "$(echo "$FLEET_SIZES" | awk '{ print $NF }')" ]; then
+    # 3. Pipelining and forks, on re-runs of the largest fleet.
+    export ANSIBLE_PIPELINING=false
+    timed "fleet of $n: re-run, pipelining off" "$STATE/fleet-$n-nopipe.log" -i "$STATE/fleet-$n.yml" playbooks/site.yml -f "$FORKS"
+    T[nopipe]=$SECONDS_TAKEN; C[nopipe]=$CHANGED
+    export ANSIBLE_PIPELINING=true
+    timed "fleet of $n: re-run, forks 5" "$STATE/fleet-$n-forks5.log" -i "$STATE/fleet-$n.yml" playbooks/site.yml -f 5
+    T[forks5]=$SECONDS_TAKEN; C[forks5]=$CHANGED
+    rows+=("| fleet re-run, pipelining off | $n | ${T[nopipe]} | ${C[nopipe]} |")
+    rows+=("| fleet re-run, forks 5 | $n | ${T[forks5]} | ${C[forks5]} |")
+  fi
+  remove "${names[@]}"
+done
+
+first=$(echo "$FLEET_SIZES" | awk '{ print $1 }')
+r_fleet=$(ratio "${T[converge_$largest]}" "${T[converge_$first]}")
+r_fleet_rerun=$(ratio "${T[rerun_$largest]}" "${T[rerun_$first]}")
+r_rerun=$(ratio "${T[single_rerun]}" "${T[single_converge]}")
+r_pipe=$(ratio "${T[nopipe]}" "${T[rerun_$largest]}")
+r_forks=$(ratio "${T[forks5]}" "${T[rerun_$largest]}")
+verdict="met"; awk -v r="$r_fleet" 'BEGIN { exit !(r > 4) }' && verdict="NOT met"
+
+{
+  echo "# Benchmarks"
+  echo
+  echo "## Fleet benchmark (bench/fleet/fleet.sh)"
+  echo
+  echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) shared cores, image $IMAGE,"
+  echo "community.docker.docker connection, apt through ${PROXY:-the archive directly}."
+  echo "Times are wall-clock seconds of ansible-playbook playbooks/site.yml; package-list"
+  echo "refreshes happen before timing starts. Pipelining on and forks $FORKS unless stated."
+  echo
+  echo "| run | hosts | seconds | changed |"
+  echo "|---|---:|---:|---:|"
+  printf '%s\n' "${rows[@]}"
+  echo
+  echo "Ratios:"
+  echo
+  echo "- fleet($largest)/fleet($first), converge: **$r_fleet** (goal at most 4: $verdict); re-run: $r_fleet_rerun"
+  echo "- re-run/converge, one mail server: **$r_rerun**"
+  echo "- pipelining off/on, re-run of $largest hosts: **$r_pipe**"
+  echo "- forks 5/forks $FORKS, re-run of $largest hosts: **$r_forks**"
+} >"$STATE/results.md"
+
+# Keep other sections of RESULTS.md (other benchmarks) and replace ours.
+if [ -f "$RESULTS" ] && grep -q '^## ' "$RESULTS"; then
+  awk '/^## Fleet benchmark/ { skip = 1; next } /^## / { skip = 0 } !skip' "$RESULTS" | sed '/^# Benchmarks$/d' >"$STATE/others.md"
+  { cat "$STATE/results.md"; echo; sed '/./,$!d' "$STATE/others.md"; } >"$RESULTS"
+else
+  cp "$STATE/results.md" "$RESULTS"
+fi
+echo
+cat "$STATE/results.md"
