@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Map modules benchmark: ours vs lineinfile loop + handler vs makemap/postmap alone.
 # Starts (or reuses) two test containers, one with sendmail-bin and one with postfix,
-# and removes the ones it started unless KEEP=1. Env: SMALL_N (200), BIG_N (100000).
+# and removes the ones it started unless KEEP=1. Env: SMALL_N (1000), BIG_N (100000), LINEINFILE_TARGETS (postfix sendmail), LINEINFILE_RERUN (0).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD

@@ -17,11 +17,18 @@ from ansible_collections.mailhost.mail.plugins.module_utils._maps import (
     MapSpec,
     apply_entries,
     parse_entries,
+    unified_diff,
 )
 
 # Database file suffix per type, as makemap, postmap and postalias create them.
 DB_SUFFIXES = {"hash": ".db", "btree": ".db", "cdb": ".cdb", "lmdb": ".lmdb"}
 KNOWN_ALIAS_FILES = ("/etc/aliases", "/etc/mail/aliases", "/etc/postfix/aliases")
+# Up to this size (before + after, in characters) diff mode returns the whole texts as before/after, for the
+# controller to diff (as ansible.builtin.copy does below its 104448-byte limit); above it, the module returns
+# a unified diff of the changed regions only, so that a large map costs only what changed.
+DIFF_INLINE_MAX = 104448
+# Above this many entries, the result's invocation does not echo the entries back to the controller.
+ECHO_ENTRIES_MAX = 1000
 
 COMMON_ARGUMENT_SPEC = dict(
     entries=dict(type="raw"),
@@ -159,11 +166,18 @@ def run_map_module(module, spec: MapSpec, rebuilder: Optional[Rebuilder]) -> Non
         path=path,
     )
     if module._diff:
-        res["diff"] = dict(
-            before=before, after=after,
-            before_header="%s (content)" % path if exists else "/dev/null",
-            after_header="%s (content)" % path,
-        )
+        before_header = "%s (content)" % path if exists else "/dev/null"
+        after_header = "%s (content)" % path
+        if len(before) + len(after) <= DIFF_INLINE_MAX:
+            res["diff"] = dict(before=before, after=after, before_header=before_header, after_header=after_header)
+        else:
+            res["diff"] = dict(prepared=unified_diff(before, result.changes, before_header, after_header))
+    entries_given = params["entries"]
+    if isinstance(entries_given, (dict, list)) and len(entries_given) > ECHO_ENTRIES_MAX:
+        # AnsibleModule echoes all parameters back as the invocation, then scans and serialises them again:
+        # for 100,000 entries that is megabytes and seconds. Name how many were given instead.
+        res["invocation"] = dict(module_args=dict(
+            params, entries="(%d entries, not echoed back)" % len(entries_given)))
     if module.check_mode:
         module.exit_json(**res)
 

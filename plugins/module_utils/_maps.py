@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 # File formats: how a key is separated from its value, and whether lines that
 # start with whitespace continue the previous entry.
@@ -27,8 +27,7 @@ class MapError(ValueError):
     """An entry or option is invalid; the message names the entry and the reason."""
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One wanted entry. ``value`` is None for absent entries."""
 
     key: str
@@ -36,17 +35,30 @@ class Entry:
     state: str = "present"
 
 
-@dataclass
 class Record:
     """One logical line of a map file.
 
     ``lines`` are the physical lines with their line endings. ``key`` is None for
     comments, blank lines and lines that cannot be parsed; those are kept as-is.
+    (A plain class with slots: a map holds one per line, 100,000 of them are common.)
     """
 
-    lines: list[str]
-    key: Optional[str] = None
-    value: Optional[str] = None
+    __slots__ = ("lines", "key", "value")
+
+    def __init__(self, lines: list[str], key: Optional[str] = None, value: Optional[str] = None) -> None:
+        self.lines = lines
+        self.key = key
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Record):
+            return NotImplemented
+        return (self.lines, self.key, self.value) == (other.lines, other.key, other.value)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "Record(lines=%r, key=%r, value=%r)" % (self.lines, self.key, self.value)
 
 
 @dataclass
@@ -57,6 +69,9 @@ class MapResult:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    # The changed regions, for a diff: (first line of the old text, 0-based; number of old lines
+    # replaced; the new lines), in increasing order and not overlapping.
+    changes: list[tuple[int, int, list[str]]] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -74,6 +89,14 @@ _IP_OR_NET = re.compile(
 )
 _LOCALPART = re.compile(r"^[^\s@,:;<>()\[\]\\\"]+$")
 _ADDRESS = re.compile(r"^[^\s@,:;<>()\[\]\\\"]+@[^\s@,;<>()\\\"]+$")
+_USER_AT = re.compile(r"^[^\s@]+@$")
+_SMTP_CODE_TEXT = re.compile(r"^[45]\d\d\s+\S")
+_SMTP_CODE = re.compile(r"^[245]\d\d$")
+_MAILER_HOST = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*:\S*$")
+_RESTRICTIONS = re.compile(r"^(?:[a-z][a-z0-9_]*)(?:\s*[, ]\s*[a-z][a-z0-9_:.\[\]/-]*)*$")
+_TRANSPORT_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_ADDRESS_SEPARATORS = re.compile(r"[\s,]+")
+_ALIAS_NEEDS_QUOTES = re.compile(r'[\s:#",]')
 
 
 def _single_token(value: str) -> Optional[str]:
@@ -84,8 +107,17 @@ def _single_token(value: str) -> Optional[str]:
     return None
 
 
+_DOMAIN_CACHE: dict[str, bool] = {}
+
+
 def _is_domain(text: str) -> bool:
-    return bool(_DOMAIN.match(text))
+    # Large maps repeat a few domains many times: remember the answers (bounded).
+    known = _DOMAIN_CACHE.get(text)
+    if known is None:
+        known = bool(_DOMAIN.match(text))
+        if len(_DOMAIN_CACHE) < 10000:
+            _DOMAIN_CACHE[text] = known
+    return known
 
 
 def _is_address_or_user(text: str) -> bool:
@@ -124,7 +156,7 @@ def _key_access(key: str) -> Optional[str]:
             break
     if not key:
         return "the key is empty after its tag"
-    if _is_domain(key) or _IP_OR_NET.match(key) or _ADDRESS.match(key) or re.match(r"^[^\s@]+@$", key):
+    if _is_domain(key) or _IP_OR_NET.match(key) or _ADDRESS.match(key) or _USER_AT.match(key):
         return None
     return "access keys are a domain, an IP address or network, 'user@' or an address, optionally with a tag"
 
@@ -135,7 +167,7 @@ def _value_sendmail_access(value: str) -> Optional[str]:
     upper = value.upper()
     if (upper.startswith("ERROR:") or upper.startswith("QUARANTINE:")) and value.split(":", 1)[1].strip():
         return None
-    if re.match(r"^[45]\d\d\s+\S", value):
+    if _SMTP_CODE_TEXT.match(value):
         return None
     return "access values must be OK, RELAY, REJECT, DISCARD, SKIP, FRIEND, HATER, 'ERROR:...' or 'QUARANTINE:...'"
 
@@ -147,7 +179,7 @@ def _key_domain(key: str) -> Optional[str]:
 def _value_mailertable(value: str) -> Optional[str]:
     if value.lower().startswith("error:"):
         return None if value[6:].strip() else "an error: target needs a code or text"
-    if not re.match(r"^[A-Za-z][A-Za-z0-9_-]*:\S*$", value):
+    if not _MAILER_HOST.match(value):
         return "mailertable targets must be 'mailer:host' (for example 'esmtp:[relay.example.com]') or 'error:...'"
     return None
 
@@ -181,9 +213,9 @@ def _value_postfix_access(value: str) -> Optional[str]:
     first = value.split(None, 1)[0] if value.strip() else ""
     if first.upper() in _POSTFIX_ACCESS_ACTIONS and first == first.upper():
         return None
-    if re.match(r"^[245]\d\d$", first):
+    if _SMTP_CODE.match(first):
         return None
-    if re.match(r"^(?:[a-z][a-z0-9_]*)(?:\s*[, ]\s*[a-z][a-z0-9_:.\[\]/-]*)*$", value):
+    if _RESTRICTIONS.match(value):
         return None  # restriction names, e.g. "permit_mynetworks, reject"
     return "access actions are OK, REJECT, DEFER, DUNNO, PERMIT, HOLD, DISCARD, FILTER, PREPEND, REDIRECT, WARN, " \
         "'4xx/5xx text' or restriction names"
@@ -193,7 +225,7 @@ def _value_transport(value: str) -> Optional[str]:
     if ":" not in value:
         return "transport entries are 'transport:nexthop' (either part may be empty)"
     transport = value.split(":", 1)[0]
-    if transport and not re.match(r"^[A-Za-z0-9_.-]+$", transport):
+    if transport and not _TRANSPORT_NAME.match(transport):
         return "the transport name '%s' is not valid" % transport
     return None
 
@@ -287,7 +319,7 @@ def split_recipients(value: str) -> list[str]:
 
 def split_addresses(value: str) -> list[str]:
     """Split a Postfix virtual value: addresses separated by commas and/or whitespace."""
-    return [part for part in re.split(r"[\s,]+", value) if part]
+    return [part for part in _ADDRESS_SEPARATORS.split(value) if part]
 
 
 def _recipient_problem(rcpt: str) -> Optional[str]:
@@ -363,29 +395,31 @@ def _split_entry(logical: str, fmt: str) -> tuple[Optional[str], Optional[str]]:
 def parse_map(text: str, fmt: str) -> list[Record]:
     """Parse map file text into records. ``"".join(lines)`` of all records gives ``text`` back."""
     records: list[Record] = []
+    append = records.append
     continues = fmt != FORMAT_SENDMAIL
-    current: Optional[Record] = None
+    current: Optional[Record] = None  # the last entry, while continuation lines may follow
     pieces: list[str] = []
-
-    def close() -> None:
-        if current is not None:
-            current.key, current.value = _split_entry(" ".join(pieces), fmt)
 
     for line in text.splitlines(True):
         stripped = line.strip()
-        if continues and current is not None and stripped and line[0] in " \t" and not stripped.startswith("#"):
+        indented = line[0] in " \t"
+        if indented and continues and current is not None and stripped and stripped[0] != "#":
             current.lines.append(line)
             pieces.append(stripped)
             continue
-        close()
-        current = None
-        if not stripped or stripped.startswith("#") or line[0] in " \t":
-            records.append(Record([line]))
+        if len(pieces) > 1:  # the entry before had continuation lines: split the logical line again
+            current.key, current.value = _split_entry(" ".join(pieces), fmt)  # type: ignore[union-attr]
+        if not stripped or indented or stripped[0] == "#":
+            current = None
+            pieces = []
+            append(Record([line]))
             continue
-        current = Record([line])
+        key, value = _split_entry(stripped, fmt)
+        current = Record([line], key, value)
         pieces = [stripped]
-        records.append(current)
-    close()
+        append(current)
+    if len(pieces) > 1:
+        current.key, current.value = _split_entry(" ".join(pieces), fmt)  # type: ignore[union-attr]
     return records
 
 
@@ -444,29 +478,50 @@ def parse_entries(raw: Any, spec: MapSpec, default_state: str = "present") -> li
 
     entries: list[Entry] = []
     seen: dict[str, str] = {}
+    aliases = spec.format == FORMAT_ALIASES
+    validate_key = spec.validate_key
+    validate_value = spec.validate_value
+    append = entries.append
     for key, value, state, has_value in items:
-        if not isinstance(key, (str, int)) or isinstance(key, bool):
-            raise MapError("entry %r: the key must be a string" % (key,))
-        key = str(key).strip()
+        if key.__class__ is not str:
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                raise MapError("entry %r: the key must be a string" % (key,))
+            key = str(key)
+        key = key.strip()
         if state not in STATES:
             raise MapError("entry %r: state must be present or absent, not %r" % (key, state))
-        reason = _key_problem(key, spec)
+        # _key_problem(), inlined: this loop runs once per entry, often 100,000 times.
+        if not key:
+            reason: Optional[str] = "the key is empty"
+        elif "\n" in key or "\r" in key:
+            reason = "the key contains a newline"
+        elif not aliases and _WS.search(key):
+            reason = "the key contains whitespace"
+        elif not aliases and key[0] == "#":
+            reason = "the key starts with '#', which makes the line a comment"
+        else:
+            reason = validate_key(key)
         if reason:
             raise MapError("entry %r: invalid %s key: %s" % (key, spec.name, reason))
-        folded = fold_key(key)
+        folded = key.lower()  # fold_key()
         if folded in seen:
             raise MapError("entry %r: duplicate key (keys are case-insensitive, it repeats %r)" % (key, seen[folded]))
         seen[folded] = key
         if state == "absent":
-            entries.append(Entry(key, None, "absent"))
+            append(Entry(key, None, "absent"))
             continue
         if not has_value:
             raise MapError("entry %r: a value is required when state is present" % key)
-        text = _value_text(key, value, spec)
-        reason = spec.validate_value(text)
+        if value.__class__ is str:
+            text = value.strip()
+            if "\n" in text or "\r" in text:
+                raise MapError("entry %r: the value contains a newline" % key)
+        else:
+            text = _value_text(key, value, spec)
+        reason = validate_value(text)
         if reason:
             raise MapError("entry %r: invalid %s value %r: %s" % (key, spec.name, text, reason))
-        entries.append(Entry(key, text, "present"))
+        append(Entry(key, text, "present"))
     return entries
 
 
@@ -490,7 +545,7 @@ def normalize_value(value: Optional[str], spec: MapSpec) -> Union[str, tuple[str
 def render_entry(entry: Entry, spec: MapSpec, newline: str = "\n") -> str:
     if spec.format == FORMAT_ALIASES:
         key = entry.key
-        if re.search(r'[\s:#",]', key) or key.startswith("#"):
+        if _ALIAS_NEEDS_QUOTES.search(key) or key.startswith("#"):
             key = '"%s"' % key
         return "%s: %s%s" % (key, entry.value, newline)
     return "%s\t%s%s" % (entry.key, entry.value, newline)
@@ -503,53 +558,146 @@ def apply_entries(text: str, entries: list[Entry], spec: MapSpec, exclusive: boo
     absent keys are removed, and with ``exclusive`` every key not given is removed.
     Comments, blank lines and unparsable lines are always kept. Later duplicates of
     a managed key in the file are removed, as the map tools would ignore or reject them.
+
+    Linear in the size of the file and the number of entries: an entry whose line
+    already reads exactly as it would be rendered is kept without normalising values.
     """
-    records = parse_map(text, spec.format)
     newline = detect_newline(text)
-    wanted: dict[str, Entry] = {fold_key(entry.key): entry for entry in entries}
+    if text and _is_rendered(text, entries, spec, newline):
+        return MapResult(content=text)
+    records = parse_map(text, spec.format)
+    wanted: dict[str, Entry] = {entry.key.lower(): entry for entry in entries}
     result = MapResult(content="")
+    removed = result.removed
+    updated = result.updated
+    changes = result.changes
     done: set[str] = set()
+    updated_keys: set[str] = set()
     out: list[str] = []
+    extend = out.extend
+    lineno = 0  # first line of the current record in the old text
 
     for record in records:
+        lines = record.lines
+        start = lineno
+        lineno += len(lines)
         if record.key is None:
-            out.extend(record.lines)
+            extend(lines)
             continue
-        folded = fold_key(record.key)
+        folded = record.key.lower()  # fold_key()
         entry = wanted.get(folded)
         if entry is None:
             if exclusive:
                 if folded not in done:
-                    result.removed.append(record.key)
+                    removed.append(record.key)
                     done.add(folded)
+                changes.append((start, len(lines), []))
                 continue
-            out.extend(record.lines)
+            extend(lines)
             continue
         if entry.state == "absent":
             if folded not in done:
-                result.removed.append(record.key)
+                removed.append(record.key)
                 done.add(folded)
+            changes.append((start, len(lines), []))
             continue
         if folded in done:  # a later duplicate of a managed key
-            if entry.key not in result.updated and entry.key not in result.added:
-                result.updated.append(entry.key)
+            if entry.key not in updated_keys:
+                updated_keys.add(entry.key)
+                updated.append(entry.key)
+            changes.append((start, len(lines), []))
             continue
         done.add(folded)
-        if normalize_value(record.value, spec) == normalize_value(entry.value, spec):
-            out.extend(record.lines)
+        rendered = render_entry(entry, spec, newline)
+        if (len(lines) == 1 and lines[0] == rendered) or \
+                normalize_value(record.value, spec) == normalize_value(entry.value, spec):
+            extend(lines)
         else:
-            result.updated.append(entry.key)
-            out.append(render_entry(entry, spec, newline))
+            updated_keys.add(entry.key)
+            updated.append(entry.key)
+            out.append(rendered)
+            changes.append((start, len(lines), [rendered]))
 
-    additions = [entry for entry in entries if entry.state == "present" and fold_key(entry.key) not in done]
-    if additions:
+    added = [entry for entry in entries if entry.state == "present" and entry.key.lower() not in done]
+    if added:
+        new_lines = [render_entry(entry, spec, newline) for entry in added]
         if out and not out[-1].endswith("\n"):
+            # Only the old text's last line can lack a line end, and a kept line is unchanged.
+            changes.append((lineno - 1, 1, [out[-1] + newline] + new_lines))
             out[-1] += newline
-        for entry in additions:
-            out.append(render_entry(entry, spec, newline))
-            result.added.append(entry.key)
+        else:
+            changes.append((lineno, 0, new_lines))
+        out.extend(new_lines)
+        result.added.extend(entry.key for entry in added)
     result.content = "".join(out)
     return result
+
+
+def _is_rendered(text: str, entries: list[Entry], spec: MapSpec, newline: str) -> bool:
+    """Whether ``text`` is exactly the present entries as this module renders them, in order.
+
+    Then applying the entries changes nothing: every present key is there once with its value,
+    and an absent key cannot be (keys are unique across entries). This is the usual re-run of a
+    map that the module wrote, and is much cheaper than parsing the file.
+    """
+    if spec.format == FORMAT_ALIASES:
+        rendered = "".join([render_entry(entry, spec, newline) for entry in entries if entry.value is not None])
+    else:
+        rendered = "".join(["%s\t%s%s" % (entry.key, entry.value, newline) for entry in entries
+                            if entry.value is not None])
+    if text != rendered:
+        return False
+    # A value may hold a character that splitlines() takes for a line break; leave those to the parser.
+    present = sum(1 for entry in entries if entry.value is not None)
+    return text.count(newline) == present and len(text.splitlines()) == present
+
+
+def unified_diff(before: str, changes: list[tuple[int, int, list[str]]], before_header: str, after_header: str,
+                 context: int = 3) -> str:
+    """A unified diff of ``before`` and the text that ``changes`` (see MapResult) make of it.
+
+    Equivalent to ``difflib.unified_diff`` for these changes, but it looks only at the changed
+    regions and their context: an unchanged file costs nothing, and a few changes in a
+    100,000-line map cost a few lines.
+    """
+    if not changes:
+        return ""
+    old = before.splitlines(True)
+    groups: list[list[tuple[int, int, list[str]]]] = []
+    for change in changes:
+        if groups and change[0] - (groups[-1][-1][0] + groups[-1][-1][1]) <= 2 * context:
+            groups[-1].append(change)
+        else:
+            groups.append([change])
+    out = ["--- %s\n" % before_header, "+++ %s\n" % after_header]
+    delta = 0  # how many lines the new text is ahead of the old one before the current group
+    for group in groups:
+        low = max(0, group[0][0] - context)
+        high = min(len(old), group[-1][0] + group[-1][1] + context)
+        body: list[str] = []
+        position = low
+        new_count = 0
+        for start, count, new in group:
+            body.extend(" " + line for line in old[position:start])
+            body.extend("-" + line for line in old[start:start + count])
+            body.extend("+" + line for line in new)
+            new_count += start - position + len(new)
+            position = start + count
+        body.extend(" " + line for line in old[position:high])
+        new_count += high - position
+        out.append("@@ -%s +%s @@\n" % (_diff_range(low, high - low), _diff_range(low + delta, new_count)))
+        out.extend(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in body)
+        delta += new_count - (high - low)
+    return "".join(out)
+
+
+def _diff_range(start: int, length: int) -> str:
+    """difflib's range format: 1-based first line and length; an empty range names the line before it."""
+    if length == 1:
+        return "%d" % (start + 1)
+    if not length:
+        return "%d,0" % start
+    return "%d,%d" % (start + 1, length)
 
 
 def existing_entries(text: str, spec: MapSpec) -> dict[str, str]:
