@@ -1,0 +1,159 @@
+"""Sendmail as the role leaves it, checked with real SMTP clients.
+
+mh-sendmail-mail runs the full configuration; mh-sendmail-client runs the
+role's defaults and is the outside SMTP client; the access map rejects
+mh-sendmail-blocked.
+"""
+
+import time
+import uuid
+
+import pytest
+
+testinfra_hosts = ["mh-sendmail-mail"]
+
+SMTP_SCRIPT = """python3 - <<'EOF'
+import smtplib
+try:
+    s = smtplib.SMTP({server!r}, 25, local_hostname={helo!r}, timeout=30)
+    s.ehlo_or_helo_if_needed()
+    code, msg = s.mail({sender!r})
+    print("MAIL", code, msg.decode())
+    if code == 250:
+        code, msg = s.rcpt({rcpt!r})
+        print("RCPT", code, msg.decode())
+        if code in (250, 251):
+            code, msg = s.data({body!r})
+            print("DATA", code, msg.decode())
+    s.quit()
+except smtplib.SMTPException as exc:
+    print("ERROR", exc)
+EOF"""
+
+
+def _other(host, name):
+    return host.get_host(name, connection="ansible", ansible_inventory=host.backend.ansible_inventory)
+
+
+@pytest.fixture(scope="module")
+def client(host):
+    return _other(host, "mh-sendmail-client")
+
+
+@pytest.fixture(scope="module")
+def blocked(host):
+    return _other(host, "mh-sendmail-blocked")
+
+
+def _smtp(sender_host, server, sender, rcpt, body, helo="client.example.net"):
+    script = SMTP_SCRIPT.format(server=server, helo=helo, sender=sender, rcpt=rcpt, body=body)
+    return sender_host.check_output(script)
+
+
+def _wait_for_mail(host, mailbox, token):
+    for _ in range(30):
+        content = host.run("cat %s" % mailbox).stdout
+        if token in content:
+            return content
+        time.sleep(1)
+    pytest.fail("no message with %s reached %s" % (token, mailbox))
+
+
+def _message(content, token):
+    """The mbox message that carries token."""
+    return next(m for m in content.split("\nFrom ") if token in m)
+
+
+def test_sendmail_is_enabled_and_running(host):
+    service = host.service("sendmail")
+    assert service.is_running
+    assert service.is_enabled
+    assert "Ansible managed" in host.file("/etc/mail/sendmail.mc").content_string
+
+
+def test_mail_host_listens_on_all_interfaces(host):
+    listening = host.check_output("ss -Hltn")
+    assert "0.0.0.0:25 " in listening
+    assert "127.0.0.1:587 " in listening
+
+
+def test_default_listens_on_localhost_only(client):
+    listening = client.check_output("ss -Hltn")
+    assert "127.0.0.1:25 " in listening
+    assert "127.0.0.1:587 " in listening
+    assert "0.0.0.0:25 " not in listening and "*:25 " not in listening
+
+
+def test_mail_from_another_host_reaches_the_mailbox(host, client):
+    token = uuid.uuid4().hex
+    body = "From: dave@example.net\nTo: alice@example.com\nSubject: %s\n\nhello\n" % token
+    out = _smtp(client, "mh-sendmail-mail", "dave@example.net", "alice@mail.example.com", body)
+    assert "DATA 250" in out, out
+    _wait_for_mail(host, "/var/mail/alice", token)
+
+
+def test_virtusertable_routes_with_makemap_and_sendmail_bv(host):
+    dump = host.check_output("makemap -u hash /etc/mail/virtusertable")
+    assert ("@virtual.example.com", "bob") in {tuple(line.split("\t", 1)) for line in dump.splitlines()}
+    out = host.check_output("sendmail -bv anyone@virtual.example.com sales@example.com")
+    assert "anyone@virtual.example.com... deliverable: mailer local, user bob" in out, out
+    assert "sales@example.com... deliverable: mailer local, user alice" in out, out
+
+
+def test_virtual_domain_mail_arrives_for_bob(host, client):
+    token = uuid.uuid4().hex
+    body = "From: dave@example.net\nTo: anyone@virtual.example.com\nSubject: %s\n\nhello\n" % token
+    out = _smtp(client, "mh-sendmail-mail", "dave@example.net", "anyone@virtual.example.com", body)
+    assert "DATA 250" in out, out
+    _wait_for_mail(host, "/var/mail/bob", token)
+
+
+def test_masquerading_rewrites_host_addresses(host):
+    token = uuid.uuid4().hex
+    body = "From: Carol <carol@host.example.com>\nTo: bob\nSubject: %s\n\nhello\n" % token
+    out = _smtp(host, "127.0.0.1", "carol@host.example.com", "bob", body, helo="host.example.com")
+    assert "DATA 250" in out, out
+    message = _message(_wait_for_mail(host, "/var/mail/bob", token), token)
+    assert "From: Carol <carol@example.com>" in message, message
+    assert "Return-Path: <carol@example.com>" in message, message
+    assert "carol@host.example.com" not in message, message
+
+
+def test_access_reject_blocks_the_client(host, blocked):
+    token = uuid.uuid4().hex
+    out = _smtp(blocked, "mh-sendmail-mail", "eve@example.net", "alice@mail.example.com", "Subject: %s\n\nx\n" % token)
+    assert "550" in out and "DATA 250" not in out, out
+    assert token not in host.run("cat /var/mail/alice").stdout
+
+
+def test_relaying_from_outside_is_refused(client):
+    out = _smtp(client, "mh-sendmail-mail", "dave@example.net", "victim@example.org", "Subject: relay\n\nx\n")
+    assert "RCPT 550" in out and "Relaying denied" in out, out
+
+
+def test_starttls_uses_the_tls_cert_certificate(host):
+    out = host.run(
+        "openssl s_client -starttls smtp -connect 127.0.0.1:25 -servername mail.example.com </dev/null 2>&1"
+    ).stdout
+    assert "CN = mail.example.com" in out or "CN=mail.example.com" in out, out
+    key = host.check_output("grep -o 'confSERVER_KEY.*' /etc/mail/sendmail.mc").split("`")[1].rstrip("')dnl")
+    assert host.file(key).mode == 0o600
+
+
+def test_regeneration_kept_a_backup_of_the_previous_cf(host):
+    backups = host.check_output("ls /etc/mail/ | grep -E '^sendmail\\.cf\\..*~$' || true").split()
+    assert backups, "no backup of the previous sendmail.cf"
+    assert host.file("/etc/mail/" + backups[0]).size > 0
+
+
+def test_broken_mc_left_the_previous_cf_serving(host):
+    # side_effect recorded the checksums before feeding the role broken mc lines.
+    assert host.run("sha1sum --check /root/sendmail-before-side-effect.txt").rc == 0
+    mc = host.file("/etc/mail/sendmail.mc").content_string
+    assert "mailhost_no_such_feature" not in mc and "mailhost_broken" not in mc
+    assert "mailhost_broken" not in host.file("/etc/mail/sendmail.cf").content_string
+    assert host.service("sendmail").is_running
+    greeting = host.check_output(
+        "python3 -c 'import smtplib; print(smtplib.SMTP(\"127.0.0.1\", 25, timeout=20).noop())'"
+    )
+    assert "250" in greeting
