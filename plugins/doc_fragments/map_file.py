@@ -47,4 +47,9 @@ options:
 notes:
   - Unmanaged lines, comments and the order of entries are kept; new entries are appended.
   - The source file is written atomically (a temporary file in the same directory, then a rename).
+  - In diff mode, a small map (before and after together up to 104448 characters) is returned as C(before) and
+    C(after) for the controller to compare; a larger map is returned as a unified diff of the changed lines only
+    (C(prepared)), so that a diff of a large map costs only what changed.
+  - With more than 1000 entries, the C(invocation) in the result names how many entries were given instead of
+    echoing them all back.
 """

@@ -663,8 +663,14 @@ def unified_diff(before: str, changes: list[tuple[int, int, list[str]]], before_
     if not changes:
         return ""
     old = before.splitlines(True)
+    merged: list[tuple[int, int, list[str]]] = []
+    for change in changes:  # adjacent changes make one block: its old lines, then its new lines
+        if merged and change[0] == merged[-1][0] + merged[-1][1]:
+            merged[-1] = (merged[-1][0], merged[-1][1] + change[1], merged[-1][2] + change[2])
+        else:
+            merged.append(change)
     groups: list[list[tuple[int, int, list[str]]]] = []
-    for change in changes:
+    for change in merged:
         if groups and change[0] - (groups[-1][-1][0] + groups[-1][-1][1]) <= 2 * context:
             groups[-1].append(change)
         else:

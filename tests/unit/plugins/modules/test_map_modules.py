@@ -163,3 +163,39 @@ def test_sendmail_db_types(tmp_path, capsys, stubs, db_type, suffix):
     args = {"path": path, "map_type": "domaintable", "db_type": db_type, "entries": {"old.example": "new.example"}}
     run_module(sendmail_map, args, capsys)
     assert os.path.exists(path + suffix)
+
+
+def test_large_map_diff_is_changed_lines_only(tmp_path, capsys, stubs, monkeypatch):
+    from ansible_collections.mailhost.mail.plugins.module_utils import _mapfile
+
+    monkeypatch.setattr(_mapfile, "DIFF_INLINE_MAX", 0)  # every map counts as large
+    path = tmp_path / "virtual"
+    entries = {"u%d@example.com" % i: "t%d@example.net" % i for i in range(100)}
+    first = run_module(postfix_map, {"path": str(path), "map_type": "virtual", "entries": entries}, capsys)
+    assert first["diff"]["prepared"].startswith("--- /dev/null\n+++ %s (content)\n@@ -0,0 +1,100 @@\n" % path)
+    assert "before" not in first["diff"]
+    entries["u50@example.com"] = "changed@example.net"
+    args = {"path": str(path), "map_type": "virtual", "entries": entries}
+    checked = run_module(postfix_map, args, capsys, check_mode=True)
+    assert checked["diff"]["prepared"] == (
+        "--- %s (content)\n+++ %s (content)\n@@ -48,7 +48,7 @@\n" % (path, path)
+        + "".join(" u%d@example.com\tt%d@example.net\n" % (i, i) for i in (47, 48, 49))
+        + "-u50@example.com\tt50@example.net\n+u50@example.com\tchanged@example.net\n"
+        + "".join(" u%d@example.com\tt%d@example.net\n" % (i, i) for i in (51, 52, 53))
+    )
+    assert run_module(postfix_map, args, capsys)["changed"] is True
+    assert run_module(postfix_map, args, capsys)["diff"] == {"prepared": ""}
+
+
+def test_many_entries_are_not_echoed_back(tmp_path, capsys, stubs, monkeypatch):
+    from ansible_collections.mailhost.mail.plugins.module_utils import _mapfile
+
+    path = str(tmp_path / "virtusertable")
+    few = run_module(virtusertable, {"path": path, "entries": GUIDE}, capsys)
+    assert few["invocation"]["module_args"]["entries"] == GUIDE
+    monkeypatch.setattr(_mapfile, "ECHO_ENTRIES_MAX", 1)
+    many = {"a@example.com": "bob", "b@example.com": "carol"}
+    result = run_module(virtusertable, {"path": path, "entries": many, "mode": "0640"}, capsys)
+    assert result["added"] == ["a@example.com", "b@example.com"]
+    assert result["invocation"]["module_args"]["entries"] == "(2 entries, not echoed back)"
+    assert result["invocation"]["module_args"]["mode"] == "0640"
