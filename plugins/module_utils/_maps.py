@@ -296,6 +296,60 @@ def _validate_alias_value(value: str) -> Optional[str]:
 ALIASES_SPEC = MapSpec("aliases", FORMAT_ALIASES, _validate_alias_name, _validate_alias_value, multi_value=True)
 
 
+# Plain forms: a key or value of its map's plain form is valid by the validators above (each form accepts
+# a subset of what they accept), has no whitespace at all (so stripping it changes nothing) and no line break.
+# A large dict of such entries is checked with one regular expression over all keys and one over all
+# values, instead of one validator call per entry; anything else goes through the validators.
+_PLAIN_USER = r"[A-Za-z0-9._+=%-]+"
+_PLAIN_LABEL = r"[A-Za-z0-9_]+(?:-+[A-Za-z0-9_]+)*"  # the language of _LABEL, with less backtracking
+_PLAIN_DOMAIN = r"(?:%s\.)*%s" % (_PLAIN_LABEL, _PLAIN_LABEL)
+_PLAIN_ADDRESS = r"%s(?:@[A-Za-z0-9._-]+)?" % _PLAIN_USER  # a local user or an address
+_PLAIN_POSTFIX_KEY = r"[^\s#]\S*"  # exactly the generic key rule: not empty, no whitespace, no leading '#'
+_PLAIN_FORMS = {
+    (FORMAT_SENDMAIL, "virtusertable"): (r"[A-Za-z0-9._+=-]*@%s" % _PLAIN_DOMAIN, _PLAIN_ADDRESS),
+    (FORMAT_SENDMAIL, "genericstable"): (r"(?:%s|@%s)" % (_PLAIN_ADDRESS, _PLAIN_DOMAIN), _PLAIN_ADDRESS),
+    (FORMAT_SENDMAIL, "mailertable"): (r"\.?%s" % _PLAIN_DOMAIN, r"[A-Za-z][A-Za-z0-9_-]*:\S+"),
+    (FORMAT_SENDMAIL, "domaintable"): (r"\.?%s" % _PLAIN_DOMAIN, _PLAIN_DOMAIN),
+    (FORMAT_POSTFIX, "virtual"): (_PLAIN_POSTFIX_KEY, r"[^\s,]\S*"),
+    (FORMAT_POSTFIX, "canonical"): (_PLAIN_POSTFIX_KEY, _PLAIN_ADDRESS),
+    (FORMAT_POSTFIX, "sender_canonical"): (_PLAIN_POSTFIX_KEY, _PLAIN_ADDRESS),
+    (FORMAT_POSTFIX, "recipient_canonical"): (_PLAIN_POSTFIX_KEY, _PLAIN_ADDRESS),
+    (FORMAT_POSTFIX, "generic"): (_PLAIN_POSTFIX_KEY, _PLAIN_ADDRESS),
+    (FORMAT_POSTFIX, "transport"): (_PLAIN_POSTFIX_KEY, r"[A-Za-z0-9_.-]*:\S*"),
+    (FORMAT_POSTFIX, "relocated"): (_PLAIN_POSTFIX_KEY, r"\S+"),
+    (FORMAT_POSTFIX, "none"): (_PLAIN_POSTFIX_KEY, r"\S+"),
+    (FORMAT_ALIASES, "aliases"): (r"[A-Za-z0-9._+=-]+", _PLAIN_ADDRESS),
+}
+_PLAIN_BLOCKS: dict[tuple[str, str], tuple[Any, Any]] = {
+    # One line per key or value, joined with newlines: "form(\nform)*".
+    name: (re.compile(r"%s(?:\n%s)*" % (key, key)), re.compile(r"%s(?:\n%s)*" % (value, value)))
+    for name, (key, value) in _PLAIN_FORMS.items()
+}
+# Below this many entries the validators are as fast; the plain check is for large maps.
+PLAIN_CHECK_MIN = 1000
+
+
+def _plain_entries(raw: dict, spec: MapSpec) -> Optional[list[Entry]]:
+    """The entries of a dict whose keys and values all have their map's plain form, else None."""
+    blocks = _PLAIN_BLOCKS.get((spec.format, spec.name))
+    if blocks is None:
+        return None
+    keys = list(raw)
+    values = list(raw.values())
+    if set(map(type, keys)) != {str} or set(map(type, values)) != {str}:
+        return None
+    key_text = "\n".join(keys)
+    value_text = "\n".join(values)
+    lines = len(keys) - 1  # a line break inside a key or value would pass as two plain ones
+    if key_text.count("\n") != lines or value_text.count("\n") != lines:
+        return None
+    if not blocks[0].fullmatch(key_text) or not blocks[1].fullmatch(value_text):
+        return None
+    if len(set(key_text.lower().split("\n"))) != len(keys):
+        return None  # a duplicate key: the validators name it
+    return [Entry(key, value, "present") for key, value in zip(keys, values)]
+
+
 # ---------------------------------------------------------------------------
 # Aliases recipients
 
@@ -454,6 +508,10 @@ def parse_entries(raw: Any, spec: MapSpec, default_state: str = "present") -> li
     if raw is None:
         raw = []
     if isinstance(raw, dict):
+        if default_state == "present" and len(raw) >= PLAIN_CHECK_MIN:
+            plain = _plain_entries(raw, spec)
+            if plain is not None:
+                return plain
         items = [(key, value, default_state, True) for key, value in raw.items()]
     elif isinstance(raw, (list, tuple)):
         for index, item in enumerate(raw):

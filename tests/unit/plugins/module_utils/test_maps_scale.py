@@ -12,6 +12,7 @@ from ansible_collections.mailhost.mail.plugins.module_utils._maps import (
     ALIASES_SPEC,
     POSTFIX_SPECS,
     SENDMAIL_SPECS,
+    MapError,
     apply_entries,
     parse_entries,
     unified_diff,
@@ -159,3 +160,49 @@ def test_whole_file_fast_path_agrees_with_parser(spec, raw):
     swapped = entries[1:2] + entries[:1] + entries[2:]
     result = apply_entries(written, swapped, spec)
     assert result.content == written and not result.changed
+
+
+TRICKY = [
+    "user@example.com", "@example.com", "a.b+c=d@sub.example.com", "%1@example.net", "bob", "-x@example.com",
+    "x@-bad.example", "x@bad-.example", "x@ex_ample.com", "x@.example", "x@example..com", "x@example.com.",
+    ".example.com", "example.com", "a@b@c.example", "error:nouser", "error:", "esmtp:[relay.example.com]", "local:",
+    "smtp:", ":", "a:b:c", "#hash", "x#y", "a,b", ",a", "a,", "white space", " lead", "trail ", "tab\there",
+    "new\nline", "cr\rline", "nbsp\u00a0x", "line\u2028sep", "ünï@example.com", "x@ünï.example", "q\"uote", "(paren)",
+    "|/bin/cmd", "/var/file", ":include:/etc/list", "", "@", "user@", "a@b", "under_score", "1.2.3.4", "[::1]",
+]
+
+
+@pytest.mark.parametrize("spec", list(SENDMAIL_SPECS.values()) + list(POSTFIX_SPECS.values()) + [ALIASES_SPEC],
+                         ids=lambda spec: "%s-%s" % (spec.format, spec.name))
+def test_plain_check_agrees_with_validators(spec, monkeypatch):
+    from ansible_collections.mailhost.mail.plugins.module_utils import _maps
+
+    def outcome(raw):
+        try:
+            return parse_entries(raw, spec)
+        except Exception as exc:  # noqa: BLE001 - compare whatever the validators say
+            return "%s: %s" % (type(exc).__name__, exc)
+
+    filler = {"filler%d@example.com" % i: "target%d@example.net" % i for i in range(3)}
+    for key in TRICKY:
+        for value in TRICKY:
+            raw = dict(filler)
+            raw[key] = value
+            monkeypatch.setattr(_maps, "PLAIN_CHECK_MIN", 10**9)
+            slow = outcome(raw)
+            monkeypatch.setattr(_maps, "PLAIN_CHECK_MIN", 1)
+            assert outcome(raw) == slow, (key, value)
+            plain = _maps._plain_entries(raw, spec)
+            if plain is not None:  # the plain forms accept only what the validators accept, unchanged
+                assert plain == slow, (key, value)
+
+
+def test_plain_check_duplicates_and_types_fall_back(monkeypatch):
+    from ansible_collections.mailhost.mail.plugins.module_utils import _maps
+
+    monkeypatch.setattr(_maps, "PLAIN_CHECK_MIN", 1)
+    with pytest.raises(MapError, match="duplicate key"):
+        parse_entries({"A@example.com": "x", "a@example.com": "y"}, VUT)
+    assert parse_entries({"a@example.com": ["x@example.net", "y@example.net"]}, VIRTUAL)[0].value == \
+        "x@example.net, y@example.net"
+    assert parse_entries({"a@example.com": " x@example.net "}, VUT)[0].value == "x@example.net"
