@@ -127,7 +127,7 @@ def _is_address_or_user(text: str) -> bool:
 def _key_virtusertable(key: str) -> Optional[str]:
     if "@" not in key:
         return "virtusertable keys are 'user@domain' or '@domain'"
-    local, _, domain = key.rpartition("@")
+    local, _sep, domain = key.rpartition("@")
     if "@" in local or not _is_domain(domain) or (local and not _LOCALPART.match(local)):
         return "virtusertable keys are 'user@domain' or '@domain'"
     return None

@@ -6,7 +6,6 @@ import uuid
 import pytest
 
 
-
 def _on(host, name):
     if host.backend.get_hostname() != name:
         pytest.skip("runs on %s" % name)
@@ -31,7 +30,7 @@ def test_mail_to_alias_reaches_mailbox(host):
     _on(host, "mh-modules-postfix")
     token = uuid.uuid4().hex
     host.run_expect([0], "printf 'Subject: %s\\n\\nbody\\n' | /usr/sbin/sendmail mh-team" % token)
-    for _ in range(30):
+    for _attempt in range(30):
         if token in host.run("cat /var/mail/mhuser").stdout:
             return
         time.sleep(1)

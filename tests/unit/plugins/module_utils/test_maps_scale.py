@@ -94,7 +94,7 @@ def test_unchanged_diff_is_empty_and_free():
 
 def _random_text(rng: random.Random, fmt_aliases: bool) -> str:
     lines = []
-    for _ in range(rng.randint(0, 40)):
+    for _round in range(rng.randint(0, 40)):
         kind = rng.random()
         key = "k%d@a.example" % rng.randint(0, 30)
         if fmt_aliases:
@@ -121,7 +121,7 @@ def _random_text(rng: random.Random, fmt_aliases: bool) -> str:
 def test_random_changes_diff_applies_and_rerun_is_stable(spec):
     rng = random.Random(3)  # noqa: S311 - reproducible test data
     aliases = spec is ALIASES_SPEC
-    for _ in range(300):
+    for _round in range(300):
         before = _random_text(rng, aliases)
         raw = []
         for key in rng.sample(range(31), rng.randint(0, 12)):
