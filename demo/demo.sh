@@ -149,9 +149,10 @@ cmd_up() {
 
   proxy=$(pick_proxy)
   log "apt for the fleet: ${proxy:-direct to the archive (no working cache)}"
+  export MAILHOST_APT_PROXY="$proxy"
   local inv=(-i "$ROOT/inventory" -i "$DEMO/inventory")
   run_playbook "preparing the fleet: apt cache, slapd seeded from LDIF" "$STATE/prepare.log" \
-    "${inv[@]}" "$DEMO/prepare.yml" -e "demo_apt_proxy=${proxy}"
+    "${inv[@]}" "$DEMO/prepare.yml"
   t_prepare=$(date +%s)
 
   run_playbook "running playbooks/site.yml on the fleet" "$STATE/site.log" \

@@ -48,7 +48,7 @@ def fetch(host: str, user: str, subject: str, cafile: str | None, timeout: float
                 _, data = imap.search(None, "SUBJECT", f'"{subject}"')
                 ids = data[0].split()
                 if ids:
-                    _, parts = imap.fetch(ids[-1], "(BODY.PEEK[HEADER.FIELDS (SUBJECT TO)])")
+                    _, parts = imap.fetch(ids[-1], "(BODY.PEEK[HEADER.FIELDS (FROM SUBJECT TO)])")
                     header = parts[0][1].decode(errors="replace").strip()
                     tls = imap.sock.version()
                     return {"found": True, "user": user, "tls": tls, "attempts": attempts, "header": header}
