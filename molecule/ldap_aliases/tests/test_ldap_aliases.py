@@ -1,0 +1,171 @@
+"""ldap_aliases against a real OpenLDAP: lookups, composition, delivery, secrets."""
+
+import os
+import subprocess
+import uuid
+
+import pytest
+
+testinfra_hosts = ["mh-ldap_aliases-mail"]
+
+BIND_PW = "postfix-bind-secret"
+WRONG_PW = "wrong-bind-secret"
+TABLE = "/etc/postfix/ldap-aliases.cf"
+
+
+def postmap(host, key, table):
+    return host.run("postmap -q %s ldap:%s", key, table)
+
+
+def test_postfix_has_ldap_maps(host):
+    assert host.package("postfix-ldap").is_installed
+    assert "ldap" in host.run("postconf -m").stdout.split()
+
+
+def test_postmap_returns_the_directory_answer(host):
+    result = postmap(host, "sales", TABLE)
+    assert result.rc == 0, result.stderr
+    assert result.stdout.strip() == "bob"
+
+
+def test_unknown_key_is_not_found_not_an_error(host):
+    result = postmap(host, "nosuchalias", TABLE)
+    assert result.rc == 1
+    assert "fatal" not in result.stderr
+
+
+@pytest.mark.parametrize("table", ["aliases-starttls", "aliases-ldaps"])
+def test_verified_tls_lookups(host, table):
+    path = "/etc/postfix/ldap-%s.cf" % table
+    config = host.file(path).content_string
+    assert "tls_require_cert = yes" in config
+    assert "tls_ca_cert_file = /etc/postfix/ldap-ca.pem" in config
+    result = postmap(host, "sales", path)
+    assert result.rc == 0, result.stderr
+    assert result.stdout.strip() == "bob"
+
+
+def test_starttls_is_really_used(host):
+    path = "/etc/postfix/ldap-aliases-starttls.cf"
+    assert "start_tls = yes" in host.file(path).content_string
+    # The same table without the CA to verify with must fail the handshake.
+    broken = host.run(
+        "sed 's|^tls_ca_cert_file = .*|tls_ca_cert_file = /etc/ssl/certs/ca-certificates.crt|' %s > /tmp/untrusted.cf"
+        " && postmap -q sales ldap:/tmp/untrusted.cf; rc=$?; rm -f /tmp/untrusted.cf; exit $rc",
+        path,
+    )
+    assert broken.rc == 1
+    assert "fatal" in broken.stderr
+
+
+def test_virtual_table_uses_full_addresses(host):
+    path = "/etc/postfix/ldap-virtual.cf"
+    assert postmap(host, "info@example.com", path).stdout.strip() == "carol"
+    # sales lives only in the alias subtree, so its delivery proves alias_maps.
+    assert postmap(host, "sales@example.com", path).rc == 1
+
+
+def test_maps_are_composed_after_the_local_map(host):
+    db_type = host.check_output("postconf -h default_database_type")
+    alias_maps = host.check_output("postconf -h alias_maps")
+    assert alias_maps == "%s:/etc/aliases, ldap:%s" % (db_type, TABLE)
+    assert host.check_output("postconf -h virtual_alias_maps") == "ldap:/etc/postfix/ldap-virtual.cf"
+
+
+def test_maps_are_registered_for_the_postfix_role(host):
+    registry = host.file("/etc/postfix/mailhost.d/ldap_aliases.json")
+    assert registry.mode == 0o644
+    import json
+
+    assert json.loads(registry.content_string) == {
+        "alias_maps": ["ldap:%s" % TABLE],
+        "virtual_alias_maps": ["ldap:/etc/postfix/ldap-virtual.cf"],
+    }
+
+
+@pytest.mark.parametrize("name", ["aliases", "virtual", "aliases-starttls", "aliases-ldaps"])
+def test_tables_with_a_password_are_private(host, name):
+    table = host.file("/etc/postfix/ldap-%s.cf" % name)
+    assert table.user == "root"
+    assert table.group == "postfix"
+    assert table.mode == 0o640
+    assert "bind_pw = %s" % BIND_PW in table.content_string
+
+
+def test_absent_table_is_removed(host):
+    assert not host.file("/etc/postfix/ldap-retired.cf").exists
+
+
+def test_password_stays_out_of_main_cf(host):
+    for path in ("/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/postfix/mailhost.d/ldap_aliases.json"):
+        assert BIND_PW not in host.file(path).content_string, path
+    assert BIND_PW not in host.check_output("postconf -n")
+
+
+def test_postfix_configuration_is_valid(host):
+    assert host.run("postfix check").rc == 0
+    assert host.service("postfix").is_running
+
+
+def send_and_wait(host, rcpt, mailbox):
+    token = uuid.uuid4().hex
+    script = f"""
+import smtplib, time
+with smtplib.SMTP("127.0.0.1", 25) as smtp:
+    smtp.sendmail("tester@example.net", ["{rcpt}"],
+                  "From: tester@example.net\\r\\nTo: {rcpt}\\r\\nSubject: {token}\\r\\n\\r\\nhello\\r\\n")
+for _ in range(60):
+    try:
+        if "{token}" in open("/var/mail/{mailbox}").read():
+            print("delivered")
+            break
+    except FileNotFoundError:
+        pass
+    time.sleep(0.5)
+"""
+    result = host.run("python3 - <<'EOF'\n%s\nEOF" % script)
+    assert result.rc == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_mail_to_an_ldap_alias_reaches_its_target(host):
+    assert send_and_wait(host, "sales@example.com", "bob") == "delivered"
+
+
+def test_mail_to_an_ldap_virtual_alias_reaches_its_target(host):
+    assert send_and_wait(host, "info@example.com", "carol") == "delivered"
+
+
+def test_local_aliases_still_work(host):
+    assert send_and_wait(host, "localonly@example.com", "carol") == "delivered"
+
+
+def test_check_mode_reports_drift_without_showing_or_fixing_it(host):
+    """A tampered table shows up as a change in check mode; no password reaches the output."""
+    with host.sudo():
+        host.run("cp -p %s /tmp/table.bak && sed -i 's/^timeout = .*/timeout = 9/' %s", TABLE, TABLE)
+    try:
+        scenario = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
+        run = subprocess.run(
+            [
+                "ansible-playbook",
+                "-i",
+                os.environ["MOLECULE_INVENTORY_FILE"],
+                "--check",
+                "--diff",
+                "-vv",
+                os.path.join(scenario, "converge.yml"),
+            ],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, ANSIBLE_FORCE_COLOR="false"),
+            check=False,
+        )
+        output = run.stdout + run.stderr
+        assert run.returncode == 0, output[-3000:]
+        assert BIND_PW not in output
+        assert WRONG_PW not in output
+        assert "changed=0" not in output.split("PLAY RECAP")[-1].split("mh-ldap_aliases-mail")[1].split("\n")[0]
+        assert "timeout = 9" in host.file(TABLE).content_string
+    finally:
+        host.run("mv /tmp/table.bak %s", TABLE)
