@@ -39,7 +39,7 @@ def test_verified_tls_lookups(host, table):
     path = "/etc/postfix/ldap-%s.cf" % table
     config = host.file(path).content_string
     assert "tls_require_cert = yes" in config
-    assert "tls_ca_cert_file = /etc/postfix/ldap-ca.pem" in config
+    assert "tls_ca_cert_file = /etc/ssl/certs/mh-ldap-ca.pem" in config
     result = postmap(host, "sales", path)
     assert result.rc == 0, result.stderr
     assert result.stdout.strip() == "bob"
