@@ -216,6 +216,25 @@ def test_postfix_delivers_and_pop3_retrieves_and_deletes(client):
     assert "AFTER None" in out
 
 
+def test_postfix_delivers_local_mail_to_a_system_user(client):
+    """mailbox_transport hands bob@mail.example.com to LMTP; Dovecot finds
+    the system user by the local part."""
+    subject = f"local-{uuid.uuid4().hex}"
+    send_through_postfix(client, "bob@mail.example.com", subject)
+    out = ok(client, f"""
+        with imaplib.IMAP4_SSL(SERVER, 993, ssl_context=ctx, timeout=30) as m:
+            m.login("bob", "bob-system-pw")
+            for _ in range(60):
+                m.select("INBOX")
+                typ, found = m.search(None, "SUBJECT", {subject!r})
+                if found[0]:
+                    break
+                time.sleep(0.5)
+            print("FOUND", found[0].decode())
+    """)
+    assert out.split("FOUND", 1)[1].strip(), out
+
+
 def test_lmtp_tcp_delivery_to_system_user(host, client):
     subject = f"lmtp-{uuid.uuid4().hex}"
     ok(host, f"""
