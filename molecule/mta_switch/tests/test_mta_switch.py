@@ -68,7 +68,10 @@ def test_role_reports_every_message_moved(host, expected):
     report = json.loads(host.file("/root/mta_switch_moved.json").content_string)
     assert report["to"] == expected["mta"]
     assert report["from"] == OTHER[expected["mta"]]
-    assert report["moved"] == len(expected["messages"]) == 3
+    # The three messages queued before this switch, plus the three the
+    # previous switch moved into this MTA (still undeliverable).
+    assert report["moved"] == len(expected["messages"])
+    assert len(expected["messages"]) == (3 if expected["from"] == "postfix" else 6)
 
 
 def test_every_message_is_in_the_new_queue_unchanged(expected, queue):
