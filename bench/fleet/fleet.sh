@@ -80,6 +80,7 @@ inventory() {
     echo "    ansible_connection: community.docker.docker"
     echo "    postfix_mydomain: example.com"
     echo "    postfix_relayhost: '[mail.example.com]'"
+    echo "    demo_users: {}"
     echo "  children:"
     echo "    $group:"
     echo "      hosts:"
