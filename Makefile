@@ -50,7 +50,7 @@ testbed: ## Start Docker, the apt cache, and build the local images (FORCE=1 reb
 lint: venv collection ## ansible-lint (production), yamllint, ruff, ansible-test sanity
 	@t0=$$(date +%s)
 	$(BIN)/yamllint -s .
-	$(BIN)/ruff check plugins tests bench
+	$(BIN)/ruff check .
 	$(BIN)/ansible-lint --profile production --offline
 	$(MAKE) --no-print-directory sanity
 	echo "[stage] lint: $$(( $$(date +%s) - t0 ))s"
