@@ -95,6 +95,7 @@ def test_mail_from_another_host_reaches_the_mailbox(host, client):
 def test_virtusertable_routes_with_makemap_and_sendmail_bv(host):
     dump = host.check_output("makemap -u hash /etc/mail/virtusertable")
     assert ("@virtual.example.com", "bob") in {tuple(line.split("\t", 1)) for line in dump.splitlines()}
+    assert "dry-run@example.com" not in dump  # side_effect's dry run wrote nothing
     out = host.check_output("sendmail -bv anyone@virtual.example.com sales@example.com")
     assert "anyone@virtual.example.com... deliverable: mailer local, user bob" in out, out
     assert "sales@example.com... deliverable: mailer local, user alice" in out, out
