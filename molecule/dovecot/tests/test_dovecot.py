@@ -291,9 +291,10 @@ def test_password_file_holds_only_hashes(host):
     assert content.count("{SHA512-CRYPT}$6$") == 2
 
 
-def test_check_mode_reports_a_password_change_without_leaking_it(host):
+def test_check_mode_reports_a_password_change_without_leaking_it(host, client):
     """Check mode with a new password: the users file would change, the real
-    file stays, and neither the password nor a hash shows in the output."""
+    file stays, and neither the password nor a hash shows in the output.
+    On the client, a host without Dovecot, check mode succeeds and changes nothing."""
     project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
     before = host.file("/etc/dovecot/users").content_string
     env = dict(
@@ -308,16 +309,19 @@ def test_check_mode_reports_a_password_change_without_leaking_it(host):
             f"{project}/.venv/bin/ansible-playbook",
             "-i", os.environ["MOLECULE_INVENTORY_FILE"],
             "--check", "--diff", "-v",
-            os.path.join(os.path.dirname(__file__), "..", "check_password_change.yml"),
+            os.path.join(os.path.dirname(__file__), "..", "check_mode.yml"),
         ],
         env=env, capture_output=True, text=True, timeout=300, check=False,
     )
     output = run.stdout + run.stderr
     assert run.returncode == 0, output
     assert "alice-rotated-pw" not in output
+    assert "zed-check-pw" not in output
     assert "$6$" not in output
     assert "censored" in output
     # The users file, and the reload it would trigger; nothing else.
-    assert re.search(r"changed=2\b", output), output
+    assert re.search(r"mh-dovecot-server\s*: ok=\d+\s+changed=2\b", output), output
     assert re.search(r"Write the virtual users' passwd-file\][^\n]*\n(?:(?!TASK)[^\n]*\n)*?changed: ", output), output
     assert host.file("/etc/dovecot/users").content_string == before
+    assert not client.file("/etc/dovecot").exists
+    assert not client.user("vmail").exists
