@@ -142,8 +142,8 @@ def test_local_aliases_still_work(host):
 
 def test_check_mode_reports_drift_without_showing_or_fixing_it(host):
     """A tampered table shows up as a change in check mode; no password reaches the output."""
-    with host.sudo():
-        host.run("cp -p %s /tmp/table.bak && sed -i 's/^timeout = .*/timeout = 9/' %s", TABLE, TABLE)
+    tamper = host.run("cp -p %s /tmp/table.bak && sed -i 's/^timeout = .*/timeout = 9/' %s", TABLE, TABLE)
+    assert tamper.rc == 0, tamper.stderr
     try:
         scenario = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
         run = subprocess.run(
@@ -165,7 +165,8 @@ def test_check_mode_reports_drift_without_showing_or_fixing_it(host):
         assert run.returncode == 0, output[-3000:]
         assert BIND_PW not in output
         assert WRONG_PW not in output
-        assert "changed=0" not in output.split("PLAY RECAP")[-1].split("mh-ldap_aliases-mail")[1].split("\n")[0]
+        recap = output.split("PLAY RECAP")[-1].split("mh-ldap_aliases-mail")[1].split("\n")[0]
+        assert "changed=0" not in recap, recap
         assert "timeout = 9" in host.file(TABLE).content_string
     finally:
-        host.run("mv /tmp/table.bak %s", TABLE)
+        assert host.run("mv /tmp/table.bak %s", TABLE).rc == 0
