@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Fleet benchmark of playbooks/site.yml on local containers.
 #
-#   1. Full converge of one fresh host as a mail server (tls_cert, postfix
-#      with Dovecot integration, dovecot), then an idempotent re-run.
-#   2. Fleets of FLEET_SIZES fresh hosts (default 1 5 10 20) converged with a
+#   1. Fleets of FLEET_SIZES fresh hosts (default 1 5 10 20) converged with a
 #      light role set (postfix as a null client), then re-run: wall time and
 #      changed counts.
-#   3. On the largest fleet: re-runs with pipelining off, and with forks 5
+#   2. On the largest fleet: re-runs with pipelining off, and with forks 5
 #      against forks 20.
+#   3. Full converge of one fresh host as a mail server (tls_cert, postfix
+#      with Dovecot integration, dovecot), then an idempotent re-run.
 #
 # Package lists are refreshed through the test bed's apt cache before any
 # timing starts; package downloads inside a converge go through it too.
@@ -121,25 +121,54 @@ prepare() {  # INVENTORY
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
+# Written after every measurement, so an interrupted run still leaves figures.
+write_results() {
+  local first r_fleet r_fleet_rerun r_rerun r_pipe r_forks verdict
+  first=$(echo "$FLEET_SIZES" | awk '{ print $1 }')
+  r_fleet=$(ratio "${T[converge_$largest]:-0}" "${T[converge_$first]:-0}")
+  r_fleet_rerun=$(ratio "${T[rerun_$largest]:-0}" "${T[rerun_$first]:-0}")
+  r_rerun=$(ratio "${T[single_rerun]:-0}" "${T[single_converge]:-0}")
+  r_pipe=$(ratio "${T[nopipe]:-0}" "${T[rerun_$largest]:-0}")
+  r_forks=$(ratio "${T[forks5]:-0}" "${T[rerun_$largest]:-0}")
+  verdict="met"; awk -v r="$r_fleet" 'BEGIN { exit !(r + 0 > 4) }' && verdict="NOT met"
+  {
+    echo "# Benchmarks"
+    echo
+    echo "## Fleet benchmark (bench/fleet/fleet.sh)"
+    echo
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) shared cores (load average at the end:"
+    echo "$(cut -d' ' -f1-3 /proc/loadavg)), image $IMAGE, community.docker.docker connection,"
+    echo "apt through ${PROXY:-the archive directly}. Wall-clock seconds of ansible-playbook"
+    echo "playbooks/site.yml; package lists are refreshed before timing starts. Pipelining on"
+    echo "and forks $FORKS unless stated.${PARTIAL:+ **$PARTIAL**}"
+    echo
+    echo "| run | hosts | seconds | changed |"
+    echo "|---|---:|---:|---:|"
+    printf '%s\n' "${rows[@]}"
+    echo
+    echo "Ratios:"
+    echo
+    echo "- fleet($largest)/fleet($first), converge: **$r_fleet** (goal at most 4: $verdict); re-run: $r_fleet_rerun"
+    echo "- re-run/converge, one mail server: **$r_rerun**"
+    echo "- pipelining off/on, re-run of $largest hosts: **$r_pipe**"
+    echo "- forks 5/forks $FORKS, re-run of $largest hosts: **$r_forks**"
+  } >"$STATE/results.md"
+  # Keep other sections of RESULTS.md (other benchmarks) and replace ours.
+  if [ -f "$RESULTS" ] && grep -q '^## ' "$RESULTS"; then
+    awk '/^## Fleet benchmark/ { skip = 1; next } /^## / { skip = 0 } !skip' "$RESULTS" | sed '/^# Benchmarks$/d' >"$STATE/others.md"
+    { cat "$STATE/results.md"; echo; sed '/./,$!d' "$STATE/others.md"; } >"$RESULTS.new"
+    mv "$RESULTS.new" "$RESULTS"
+  else
+    cp "$STATE/results.md" "$RESULTS"
+  fi
+}
+
 rows=()
 declare -A T C
-
-# 1. One fresh mail server: full converge, then a re-run.
-single="$PREFIX-mail"
-start "$single"
-inventory "$STATE/single.yml" mail_servers "$single"
-prepare "$STATE/single.yml"
-export ANSIBLE_PIPELINING=true
-timed "full converge, 1 fresh mail server" "$STATE/single-converge.log" -i "$STATE/single.yml" playbooks/site.yml -f "$FORKS"
-T[single_converge]=$SECONDS_TAKEN; C[single_converge]=$CHANGED
-timed "re-run, converged mail server" "$STATE/single-rerun.log" -i "$STATE/single.yml" playbooks/site.yml -f "$FORKS"
-T[single_rerun]=$SECONDS_TAKEN; C[single_rerun]=$CHANGED
-remove "$single"
-rows+=("| full converge, 1 mail server (tls_cert, postfix, dovecot) | 1 | ${T[single_converge]} | ${C[single_converge]} |")
-rows+=("| idempotent re-run, same host | 1 | ${T[single_rerun]} | ${C[single_rerun]} |")
-
-# 2. Fleets of null clients.
 largest=0
+PARTIAL="partial: the run was interrupted or is still going"
+
+# 1. Fleets of null clients.
 for n in $FLEET_SIZES; do
   names=()
   for i in $(seq 1 "$n"); do names+=("$PREFIX-$i"); done
@@ -155,8 +184,9 @@ for n in $FLEET_SIZES; do
   rows+=("| fleet converge (postfix null client), forks $FORKS | $n | ${T[converge_$n]} | ${C[converge_$n]} |")
   rows+=("| fleet re-run | $n | ${T[rerun_$n]} | ${C[rerun_$n]} |")
   largest=$n
+  write_results
   if [ "$n" = "$(echo "$FLEET_SIZES" | awk '{ print $NF }')" ]; then
-    # 3. Pipelining and forks, on re-runs of the largest fleet.
+    # 2. Pipelining and forks, on re-runs of the largest fleet.
     export ANSIBLE_PIPELINING=false
     timed "fleet of $n: re-run, pipelining off" "$STATE/fleet-$n-nopipe.log" -i "$STATE/fleet-$n.yml" playbooks/site.yml -f "$FORKS"
     T[nopipe]=$SECONDS_TAKEN; C[nopipe]=$CHANGED
@@ -165,46 +195,27 @@ for n in $FLEET_SIZES; do
     T[forks5]=$SECONDS_TAKEN; C[forks5]=$CHANGED
     rows+=("| fleet re-run, pipelining off | $n | ${T[nopipe]} | ${C[nopipe]} |")
     rows+=("| fleet re-run, forks 5 | $n | ${T[forks5]} | ${C[forks5]} |")
+    write_results
   fi
   remove "${names[@]}"
 done
 
-first=$(echo "$FLEET_SIZES" | awk '{ print $1 }')
-r_fleet=$(ratio "${T[converge_$largest]}" "${T[converge_$first]}")
-r_fleet_rerun=$(ratio "${T[rerun_$largest]}" "${T[rerun_$first]}")
-r_rerun=$(ratio "${T[single_rerun]}" "${T[single_converge]}")
-r_pipe=$(ratio "${T[nopipe]}" "${T[rerun_$largest]}")
-r_forks=$(ratio "${T[forks5]}" "${T[rerun_$largest]}")
-verdict="met"; awk -v r="$r_fleet" 'BEGIN { exit !(r > 4) }' && verdict="NOT met"
+# 3. One fresh mail server: full converge, then a re-run.
+single="$PREFIX-mail"
+start "$single"
+inventory "$STATE/single.yml" mail_servers "$single"
+prepare "$STATE/single.yml"
+export ANSIBLE_PIPELINING=true
+timed "full converge, 1 fresh mail server" "$STATE/single-converge.log" -i "$STATE/single.yml" playbooks/site.yml -f "$FORKS"
+T[single_converge]=$SECONDS_TAKEN; C[single_converge]=$CHANGED
+timed "re-run, converged mail server" "$STATE/single-rerun.log" -i "$STATE/single.yml" playbooks/site.yml -f "$FORKS"
+T[single_rerun]=$SECONDS_TAKEN; C[single_rerun]=$CHANGED
+remove "$single"
+rows+=("| full converge, 1 mail server (tls_cert, postfix, dovecot) | 1 | ${T[single_converge]} | ${C[single_converge]} |")
+rows+=("| idempotent re-run, same host | 1 | ${T[single_rerun]} | ${C[single_rerun]} |")
+write_results
 
-{
-  echo "# Benchmarks"
-  echo
-  echo "## Fleet benchmark (bench/fleet/fleet.sh)"
-  echo
-  echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) shared cores, image $IMAGE,"
-  echo "community.docker.docker connection, apt through ${PROXY:-the archive directly}."
-  echo "Times are wall-clock seconds of ansible-playbook playbooks/site.yml; package-list"
-  echo "refreshes happen before timing starts. Pipelining on and forks $FORKS unless stated."
-  echo
-  echo "| run | hosts | seconds | changed |"
-  echo "|---|---:|---:|---:|"
-  printf '%s\n' "${rows[@]}"
-  echo
-  echo "Ratios:"
-  echo
-  echo "- fleet($largest)/fleet($first), converge: **$r_fleet** (goal at most 4: $verdict); re-run: $r_fleet_rerun"
-  echo "- re-run/converge, one mail server: **$r_rerun**"
-  echo "- pipelining off/on, re-run of $largest hosts: **$r_pipe**"
-  echo "- forks 5/forks $FORKS, re-run of $largest hosts: **$r_forks**"
-} >"$STATE/results.md"
-
-# Keep other sections of RESULTS.md (other benchmarks) and replace ours.
-if [ -f "$RESULTS" ] && grep -q '^## ' "$RESULTS"; then
-  awk '/^## Fleet benchmark/ { skip = 1; next } /^## / { skip = 0 } !skip' "$RESULTS" | sed '/^# Benchmarks$/d' >"$STATE/others.md"
-  { cat "$STATE/results.md"; echo; sed '/./,$!d' "$STATE/others.md"; } >"$RESULTS"
-else
-  cp "$STATE/results.md" "$RESULTS"
-fi
+PARTIAL=""
+write_results
 echo
 cat "$STATE/results.md"
