@@ -191,7 +191,13 @@ def message_id(message: bytes) -> str | None:
     return None
 
 
-def reinject_argv(command: str, sender: str, recipients: list[str]) -> list[str]:
+# Sendmail's command line normally submits through the MSP, which relays to
+# the MTA over SMTP and its relay checks; -Am queues straight into the MTA,
+# as Postfix's sendmail does through postdrop. The mail was accepted once.
+SUBMIT_OPTIONS = {"postfix": (), "sendmail": ("-Am",)}
+
+
+def reinject_argv(command: str, sender: str, recipients: list[str], mta: str = "postfix") -> list[str]:
     """argv for handing one message to the local MTA with its envelope unchanged.
 
     ``-i`` keeps lines with a single dot; ``--`` ends options so recipients are
@@ -200,4 +206,4 @@ def reinject_argv(command: str, sender: str, recipients: list[str]) -> list[str]
     """
     if not recipients:
         raise QueueFormatError("a message needs at least one recipient")
-    return [command, "-i", "-f", sender or "<>", "--", *recipients]
+    return [command, *SUBMIT_OPTIONS[mta], "-i", "-f", sender or "<>", "--", *recipients]

@@ -16,8 +16,9 @@ description:
     C(envelope.json) (sender, recipients, Message-ID) and C(message.eml) (the message as queued), and removes it from
     the queue only after both files are written and synced. Postfix queues are read with C(postqueue -j) and
     C(postcat -bh -q); Sendmail queues from the qf/df files. Run it with the MTA stopped.
-  - O(state=imported) hands every held message to the running MTA with C(sendmail -i -f SENDER -- RECIPIENT...) and
-    removes it from O(holding_dir) only when the MTA accepted it.
+  - O(state=imported) hands every held message to the running MTA with C(sendmail -i -f SENDER -- RECIPIENT...)
+    (for Sendmail with C(-Am), straight into the MTA queue rather than through the submission program's SMTP relay
+    checks) and removes it from O(holding_dir) only when the MTA accepted it.
   - A message that cannot be exported or re-injected stops the module with an error and stays where it was; the
     module never deletes a message it has not safely stored elsewhere.
 author:
@@ -333,11 +334,13 @@ def import_held(module, holding_dir):
         if module.check_mode:
             done.append(summary)
             continue
-        argv = reinject_argv(module.params["sendmail_command"], envelope["sender"], envelope["recipients"])
+        argv = reinject_argv(module.params["sendmail_command"], envelope["sender"], envelope["recipients"],
+                             module.params["mta"])
         rc, out, err = module.run_command(argv, data=content, binary_data=True)
         if rc != 0:
-            module.fail_json(msg=f"the MTA refused held message {name} (rc={rc}): {(err or out).strip()}; "
-                                 f"it stays in {path}", count=len(done), messages=done, cmd=argv)
+            module.fail_json(msg=f"the MTA refused held message {name} (rc={rc}): {(err + out).strip()}; "
+                                 f"it stays in {path}",
+                             count=len(done), messages=done, cmd=argv, stdout=out, stderr=err)
         shutil.rmtree(path)
         done.append(summary)
     if done and not module.check_mode:

@@ -156,6 +156,11 @@ def test_reinject_argv_keeps_the_envelope():
         "/usr/sbin/sendmail", "-i", "-f", "alice@example.net", "--", "-oi@x", "b@y"]
 
 
+def test_reinject_argv_sendmail_queues_in_the_mta():
+    assert reinject_argv("/usr/sbin/sendmail", "a@b", ["c@d"], "sendmail") == [
+        "/usr/sbin/sendmail", "-Am", "-i", "-f", "a@b", "--", "c@d"]
+
+
 def test_reinject_argv_null_sender():
     assert reinject_argv("/usr/sbin/sendmail", "", ["b@y"])[2:4] == ["-f", "<>"]
 

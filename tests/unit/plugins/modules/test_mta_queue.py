@@ -109,9 +109,9 @@ def test_postfix_export_then_import_keeps_envelope_and_content(tools, capsys):
     assert (real["changed"], real["count"]) == (True, 2)
     assert os.listdir(tools / "hold") == []
     assert (tools / "out" / "0.eml").read_bytes() == content
-    assert (tools / "out" / "0.argv").read_text().split() == ["-i", "-f", "<>", "--", "bounce@remote.example"]
+    assert (tools / "out" / "0.argv").read_text().split() == ["-Am", "-i", "-f", "<>", "--", "bounce@remote.example"]
     assert (tools / "out" / "1.argv").read_text().split() == [
-        "-i", "-f", "alice@example.net", "--", "x@remote.example", "y@remote.example"]
+        "-Am", "-i", "-f", "alice@example.net", "--", "x@remote.example", "y@remote.example"]
 
     again = run_module(mta_queue, args(tools, mta="sendmail", state="imported"), capsys)
     assert (again["changed"], again["count"]) == (False, 0)
