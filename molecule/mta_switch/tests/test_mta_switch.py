@@ -121,11 +121,19 @@ def test_every_port_25_listener_is_the_new_mta(host, mta):
         # Wildcard sockets are reached over loopback.
         target = {"0.0.0.0": "127.0.0.1", "*": "127.0.0.1", "[::]": "::1"}.get(address, address.strip("[]"))  # noqa: S104
         greeting = host.run(f"""python3 - <<'EOF'
-import socket
-with socket.create_connection(("{target}", 25), timeout=10) as sock:
-    print(sock.recv(512).decode())
+import errno, socket
+try:
+    with socket.create_connection(("{target}", 25), timeout=10) as sock:
+        print(sock.recv(512).decode())
+except OSError as exc:
+    # Docker without IPv6 has no ::1; a [::] socket is then unreachable.
+    if exc.errno != errno.EADDRNOTAVAIL or ":" not in "{target}":
+        raise
+    print("no-ipv6")
 EOF""")
         assert greeting.rc == 0, greeting.stderr
+        if greeting.stdout.strip() == "no-ipv6":
+            continue
         assert BANNER[mta] in greeting.stdout, f"{address}:25 answers {greeting.stdout!r}"
 
 
