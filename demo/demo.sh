@@ -69,12 +69,15 @@ ensure_container() {
 }
 
 wait_for_systemd() {
-  local name="$1" out
-  out=$(timeout "$BOOT_WAIT_SECONDS" docker exec "$name" systemctl is-system-running --wait 2>/dev/null || true)
-  case "$out" in
-    running|degraded) return 0 ;;
-    *) die "$name: systemd did not finish booting within ${BOOT_WAIT_SECONDS}s (state: ${out:-unknown})" ;;
-  esac
+  local name="$1" out deadline=$((SECONDS + BOOT_WAIT_SECONDS))
+  # systemctl answers nothing until systemd is PID 1 and its bus is up.
+  while :; do
+    out=$(timeout 20 docker exec "$name" systemctl is-system-running 2>/dev/null || true)
+    case "$out" in running|degraded) return 0 ;; esac
+    [ "$SECONDS" -lt "$deadline" ] ||
+      die "$name: systemd did not finish booting within ${BOOT_WAIT_SECONDS}s (state: ${out:-no answer})"
+    sleep 1
+  done
 }
 
 # The apt proxy for the fleet: MAILHOST_APT_PROXY, the test bed's answer, or

@@ -60,9 +60,15 @@ start() {
       -e container=docker "$IMAGE" /lib/systemd/systemd >/dev/null
     started+=("$name")
   done
+  local deadline=$((SECONDS + BOOT_WAIT_SECONDS))
   for name in "$@"; do
-    out=$(timeout "$BOOT_WAIT_SECONDS" docker exec "$name" systemctl is-system-running --wait 2>/dev/null || true)
-    case "$out" in running|degraded) ;; *) die "$name did not boot within ${BOOT_WAIT_SECONDS}s ($out)" ;; esac
+    # systemctl answers nothing until systemd is PID 1 and its bus is up.
+    while :; do
+      out=$(timeout 20 docker exec "$name" systemctl is-system-running 2>/dev/null || true)
+      case "$out" in running|degraded) break ;; esac
+      [ "$SECONDS" -lt "$deadline" ] || die "$name did not boot within ${BOOT_WAIT_SECONDS}s (${out:-no answer})"
+      sleep 1
+    done
   done
 }
 
