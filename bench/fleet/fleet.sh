@@ -125,7 +125,7 @@ prepare() {  # INVENTORY
     -i "$1" demo/prepare.yml -e "demo_apt_proxy=$PROXY" -f "$FORKS"
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 # Written after every measurement, so an interrupted run still leaves figures.
 write_results() {
