@@ -19,8 +19,12 @@ SCENARIOS   ?= $(filter $(ALL_SCENARIOS),$(SCENARIO_ORDER)) \
                $(filter full_stack,$(ALL_SCENARIOS))
 # Distributions `make test` runs the scenarios on: both local Debian images.
 TEST_DISTROS ?= debian12 debian13
-# Scenarios that also run on the second distribution.
-DISTRO_SCENARIOS ?= $(SCENARIOS)
+# Scenarios that `make test` also runs on Debian 13: the ones whose platform
+# differences are largest (Dovecot 2.4's new config, mkcert.sh's new layout, and
+# the MTAs' packaging). `make test DISTRO_SCENARIOS="$$(ls molecule)"` runs all.
+DISTRO_SCENARIOS ?= smoke tls_cert dovecot postfix sendmail
+# Scenarios run side by side; each holds a lock on its own name.
+MOLECULE_JOBS ?= 2
 MOLECULE_DISTRO ?= debian12
 SCENARIO    ?= smoke
 
@@ -72,15 +76,13 @@ molecule: venv collection testbed ## Run one scenario: make molecule SCENARIO=po
 	$(BIN)/molecule test -s $(SCENARIO)
 	echo "[stage] molecule $(SCENARIO) on $(MOLECULE_DISTRO): $$(( $$(date +%s) - t0 ))s"
 
-molecule-all: venv collection testbed ## Every scenario on every distro in TEST_DISTROS
-	@fail=0
+molecule-all: venv collection testbed ## Every scenario on debian12, DISTRO_SCENARIOS on the other TEST_DISTROS, MOLECULE_JOBS at a time
+	pairs=""
 	for d in $(TEST_DISTROS); do
 	  list="$(SCENARIOS)"; [ "$$d" = debian12 ] || list="$(DISTRO_SCENARIOS)"
-	  for s in $$list; do
-	    $(MAKE) --no-print-directory molecule SCENARIO=$$s MOLECULE_DISTRO=$$d || { echo "[FAIL] $$s on $$d"; fail=1; }
-	  done
+	  for s in $$list; do pairs="$$pairs $$s:$$d"; done
 	done
-	exit $$fail
+	bash tests/testbed/run_scenarios.sh $(MOLECULE_JOBS) $$pairs
 
 test: ## Everything CI runs: lint, unit tests, every Molecule scenario
 	@t0=$$(date +%s)

@@ -118,6 +118,19 @@ build_image() {
     - "$tag" >/dev/null
 }
 
+# Each systemd container takes several inotify instances; at the kernel's
+# default of 128 per user, a fleet of 20 exhausts them and new containers exit
+# at once with status 255 and no log.
+cmd_limits() {
+  local cur
+  cur=$(sysctl -n fs.inotify.max_user_instances 2>/dev/null || echo 0)
+  if [ "$cur" -lt 1024 ] && [ "$(id -u)" = 0 ]; then
+    sysctl -qw fs.inotify.max_user_instances=1024 2>/dev/null &&
+      log "raised fs.inotify.max_user_instances from $cur to 1024" ||
+      log "fs.inotify.max_user_instances is $cur; large fleets may fail to boot"
+  fi
+}
+
 cmd_images() {
   local force=0
   [ "${1:-}" = --force ] && force=1
@@ -171,6 +184,6 @@ case "${1:-up}" in
   cache) cmd_cache ;;
   proxy) cmd_proxy ;;
   image-for) image_for "${2:?distro}" ;;
-  up) shift || true; cmd_engine; cmd_cache; cmd_images "$@" ;;
+  up) shift || true; cmd_engine; cmd_limits; cmd_cache; cmd_images "$@" ;;
   *) die "usage: $0 {up [--force]|engine|images [--force]|cache|proxy|image-for DISTRO}" ;;
 esac

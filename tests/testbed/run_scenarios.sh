@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Run Molecule scenarios, JOBS at a time, each "scenario:distro" pair once.
+#   run_scenarios.sh JOBS PAIR...        e.g. run_scenarios.sh 2 smoke:debian12 dovecot:debian13
+# A scenario never runs twice at once (its containers, network and Molecule
+# state share its name), so each run holds a per-scenario lock. Each run's
+# output goes to a log that is printed when the run ends, so logs don't interleave.
+set -uo pipefail
+jobs="$1"; shift
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+logs="$repo/.cache/molecule-logs"
+mkdir -p "$logs"
+rm -f "$logs"/*.log "$logs"/*.result
+
+run_one() {
+  local pair="$1" scenario distro log t0 rc
+  scenario="${pair%%:*}"; distro="${pair##*:}"
+  log="$logs/$scenario-$distro.log"
+  t0=$(date +%s)
+  flock "$logs/$scenario.lock" make --no-print-directory -C "$repo" molecule SCENARIO="$scenario" MOLECULE_DISTRO="$distro" >"$log" 2>&1
+  rc=$?
+  {
+    echo "===== molecule $scenario on $distro: rc=$rc, $(( $(date +%s) - t0 ))s ====="
+    if [ "$rc" = 0 ]; then grep -E '[0-9]+ passed|\[stage\]' "$log" | tail -3; else tail -150 "$log"; fi
+  }
+  echo "$scenario $distro $rc $(( $(date +%s) - t0 ))" >"$logs/$scenario-$distro.result"
+  return 0
+}
+export -f run_one
+export logs repo
+
+printf '%s\n' "$@" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
+
+echo "===== Molecule summary ====="
+fail=0
+for pair in "$@"; do
+  f="$logs/${pair%%:*}-${pair##*:}.result"
+  if [ -f "$f" ]; then
+    read -r s d rc secs <"$f"
+    printf '%-14s %-9s %-5s %5ss\n' "$s" "$d" "$([ "$rc" = 0 ] && echo PASS || echo FAIL)" "$secs"
+    [ "$rc" = 0 ] || fail=1
+  else
+    printf '%-14s %-9s %-5s\n' "${pair%%:*}" "${pair##*:}" "NOT RUN"; fail=1
+  fi
+done
+exit $fail
