@@ -61,7 +61,7 @@ ensure_container() {
   docker run -d --name "$name" --hostname "$fqdn" \
     --network "$NETWORK" --network-alias "$fqdn" \
     --label mailhost.demo=1 \
-    --cap-add SYS_ADMIN --cgroupns host \
+    --cap-add SYS_ADMIN --cap-add SYS_PTRACE --cgroupns host \
     -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
     --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
     -e container=docker \

@@ -55,7 +55,7 @@ start() {
   for name in "$@"; do
     docker rm -f "$name" >/dev/null 2>&1 || true
     docker run -d --name "$name" --hostname "$name.example.com" --network "$NETWORK" \
-      --label mailhost.bench=1 --cap-add SYS_ADMIN --cgroupns host \
+      --label mailhost.bench=1 --cap-add SYS_ADMIN --cap-add SYS_PTRACE --cgroupns host \
       -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
       -e container=docker "$IMAGE" /lib/systemd/systemd >/dev/null
     started+=("$name")
