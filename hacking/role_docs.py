@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Render each role's variable table into README.md from meta/argument_specs.yml.
 
 The argument specs are the contract; the README tables are generated from them so
@@ -69,7 +68,7 @@ def main() -> int:
         print(f"README.md lacks the markers {BEGIN} ... {END}", file=sys.stderr)
         return 1
     head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+    _old, tail = rest.split(END, 1)
     new = f"{head}{BEGIN}\n\n{render()}\n{END}{tail}"
     if args.check:
         if new != text:

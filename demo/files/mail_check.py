@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Send a message over SMTP and wait for it over IMAPS, as a mail user would.
 
     mail_check.py send HOST PORT FROM TO SUBJECT
@@ -45,10 +44,10 @@ def fetch(host: str, user: str, subject: str, cafile: str | None, timeout: float
             with imaplib.IMAP4_SSL(host, 993, ssl_context=context, timeout=10) as imap:
                 imap.login(user, password)
                 imap.select("INBOX", readonly=True)
-                _, data = imap.search(None, "SUBJECT", f'"{subject}"')
+                _status, data = imap.search(None, "SUBJECT", f'"{subject}"')
                 ids = data[0].split()
                 if ids:
-                    _, parts = imap.fetch(ids[-1], "(BODY.PEEK[HEADER.FIELDS (FROM SUBJECT TO)])")
+                    _status, parts = imap.fetch(ids[-1], "(BODY.PEEK[HEADER.FIELDS (FROM SUBJECT TO)])")
                     header = parts[0][1].decode(errors="replace").strip()
                     tls = imap.sock.version()
                     return {"found": True, "user": user, "tls": tls, "attempts": attempts, "header": header}

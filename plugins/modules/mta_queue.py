@@ -22,7 +22,7 @@ description:
   - A message that cannot be exported or re-injected stops the module with an error and stays where it was; the
     module never deletes a message it has not safely stored elsewhere.
 author:
-  - mailhost.mail maintainers
+  - mailhost.mail maintainers (@mailhost)
 extends_documentation_fragment:
   - mailhost.mail.attributes
   - mailhost.mail.attributes.PLATFORM

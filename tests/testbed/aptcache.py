@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A small caching HTTP proxy for apt in the test containers.
 
 Debian's apt-cacher-ng can't resolve the archive on these machines, so the test

@@ -51,7 +51,7 @@ def _smtp(sender_host, server, sender, rcpt, body, helo="client.example.net"):
 
 
 def _wait_for_mail(host, mailbox, token):
-    for _ in range(30):
+    for _attempt in range(30):
         content = host.run("cat %s" % mailbox).stdout
         if token in content:
             return content

@@ -92,7 +92,7 @@ EOF"""
 
 
 def test_mkcert_used_the_rendered_config(host):
-    cert, _ = mkcert_paths(host)
+    cert, _key = mkcert_paths(host)
     assert host.run(f"openssl verify -CAfile {cert} {cert}").rc == 0
     subject = host.check_output(f"openssl x509 -in {cert} -noout -subject -nameopt RFC2253")
     assert "CN=mail.example.com" in subject
