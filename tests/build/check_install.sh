@@ -15,7 +15,12 @@ if tar -tzf "$tarball" | grep -E '^(tests|bench|molecule|\.venv)/' >/dev/null; t
   exit 1
 fi
 # Dependencies come from the venv's `ansible` package (no Galaxy here).
-"$bin/ansible-galaxy" collection install --no-deps -p "$work/collections" "$tarball" >/dev/null
+# Hide the work tree's own copy (the Makefile's collections path) so galaxy
+# really installs the tarball instead of finding mailhost.mail already there.
+ANSIBLE_COLLECTIONS_PATH="$work/collections" \
+  "$bin/ansible-galaxy" collection install --force --no-deps -p "$work/collections" "$tarball" >/dev/null
+test -f "$work/collections/ansible_collections/mailhost/mail/MANIFEST.json" ||
+  { echo "the tarball did not install into $work/collections" >&2; exit 1; }
 
 mkdir -p "$work/outside"
 cat >"$work/outside/play.yml" <<'PLAY'
@@ -54,7 +59,7 @@ cat >"$work/outside/play.yml" <<'PLAY'
 PLAY
 cd "$work/outside"
 ANSIBLE_COLLECTIONS_PATH="$work/collections:$repo/.venv/lib/python3.11/site-packages" \
-  "$bin/ansible-playbook" -i localhost, play.yml >"$work/play.log" 2>&1 || { cat "$work/play.log"; exit 1; }
+  "$bin/ansible-playbook" -i localhost, -e "ansible_python_interpreter=$bin/python" play.yml >"$work/play.log" 2>&1 || { cat "$work/play.log"; exit 1; }
 # Every role of the collection resolves by FQCN from the installed copy.
 for role in "$repo"/roles/*/; do
   name=$(basename "$role")
