@@ -142,6 +142,17 @@ def _build(module, rebuilder: Rebuilder, source: str, content: bytes) -> None:
         raise RuntimeError("%s failed (rc=%d): %s" % (" ".join(argv), rc, (err or out).strip()))
 
 
+SENDMAIL_DB_TYPES = ["hash", "btree", "cdb"]
+
+
+def makemap_rebuilder(module) -> Optional[Rebuilder]:
+    """The makemap step shared by the sendmail map modules, or None when rebuild is off."""
+    if not module.params["rebuild"]:
+        return None
+    makemap = module.get_bin_path("makemap", required=True)
+    return Rebuilder("makemap", [makemap, module.params["db_type"]], module.params["db_type"], stdin=True)
+
+
 def run_map_module(module, spec: MapSpec, rebuilder: Optional[Rebuilder]) -> None:
     """Apply ``entries`` to the map at ``path`` and exit the module."""
     params = module.params

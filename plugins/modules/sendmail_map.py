@@ -113,8 +113,9 @@ backup_file:
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.mailhost.mail.plugins.module_utils._mapfile import (  # noqa: E402
-    Rebuilder,
+    SENDMAIL_DB_TYPES,
     argument_spec,
+    makemap_rebuilder,
     run_map_module,
 )
 from ansible_collections.mailhost.mail.plugins.module_utils._maps import SENDMAIL_SPECS  # noqa: E402
@@ -123,17 +124,13 @@ from ansible_collections.mailhost.mail.plugins.module_utils._maps import SENDMAI
 def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(
-            None, ["hash", "btree", "cdb"], "hash",
+            None, SENDMAIL_DB_TYPES, "hash",
             map_type=dict(type="str", required=True, choices=sorted(SENDMAIL_SPECS)),
         ),
         add_file_common_args=True,
         supports_check_mode=True,
     )
-    rebuilder = None
-    if module.params["rebuild"]:
-        makemap = module.get_bin_path("makemap", required=True)
-        rebuilder = Rebuilder("makemap", [makemap, module.params["db_type"]], module.params["db_type"], stdin=True)
-    run_map_module(module, SENDMAIL_SPECS[module.params["map_type"]], rebuilder)
+    run_map_module(module, SENDMAIL_SPECS[module.params["map_type"]], makemap_rebuilder(module))
 
 
 if __name__ == "__main__":

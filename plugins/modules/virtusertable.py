@@ -107,8 +107,9 @@ backup_file:
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.mailhost.mail.plugins.module_utils._mapfile import (  # noqa: E402
-    Rebuilder,
+    SENDMAIL_DB_TYPES,
     argument_spec,
+    makemap_rebuilder,
     run_map_module,
 )
 from ansible_collections.mailhost.mail.plugins.module_utils._maps import SENDMAIL_SPECS  # noqa: E402
@@ -116,15 +117,11 @@ from ansible_collections.mailhost.mail.plugins.module_utils._maps import SENDMAI
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec=argument_spec("/etc/mail/virtusertable", ["hash", "btree", "cdb"], "hash"),
+        argument_spec=argument_spec("/etc/mail/virtusertable", SENDMAIL_DB_TYPES, "hash"),
         add_file_common_args=True,
         supports_check_mode=True,
     )
-    rebuilder = None
-    if module.params["rebuild"]:
-        makemap = module.get_bin_path("makemap", required=True)
-        rebuilder = Rebuilder("makemap", [makemap, module.params["db_type"]], module.params["db_type"], stdin=True)
-    run_map_module(module, SENDMAIL_SPECS["virtusertable"], rebuilder)
+    run_map_module(module, SENDMAIL_SPECS["virtusertable"], makemap_rebuilder(module))
 
 
 if __name__ == "__main__":
