@@ -20,9 +20,11 @@ trap cleanup EXIT
 start() {  # name packages...
   local name=$1; shift
   if docker inspect "$name" >/dev/null 2>&1; then return 0; fi
-  docker run -d --name "$name" --hostname mail.example.com --cap-add SYS_ADMIN --cgroupns host \
+  docker run -d --name "$name" --hostname mail.example.com --cap-add SYS_ADMIN --cap-add SYS_PTRACE --cgroupns host \
     -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /run --tmpfs /run/lock --tmpfs /tmp "$IMAGE" /lib/systemd/systemd >/dev/null
   started+=("$name")
+  # apt's signature check needs a booted system (/tmp, gpgv); wait, bounded.
+  timeout 120 docker exec "$name" systemctl is-system-running --wait >/dev/null 2>&1 || true
   local proxy
   proxy=$(bash tests/testbed/testbed.sh proxy 2>/dev/null || true)
   docker exec -e DEBIAN_FRONTEND=noninteractive -e "P=$proxy" "$name" bash -c '
