@@ -46,7 +46,9 @@ venv: $(STAMP) ## Create the virtualenv with ansible, molecule, linters
 
 collection: ## Make the work tree resolvable as mailhost.mail
 	mkdir -p $(dir $(COLL_LINK))
-	ln -sfn $(CURDIR) $(COLL_LINK)
+	# Replace the link only when it is wrong: scenarios running side by side
+	# call this target too, and must never see the link missing.
+	[ "$$(readlink $(COLL_LINK) || true)" = "$(CURDIR)" ] || ln -sfn $(CURDIR) $(COLL_LINK)
 
 testbed: ## Start Docker, the apt cache, and build the local images (FORCE=1 rebuilds)
 	bash $(TESTBED) up $(if $(FORCE),--force,)
