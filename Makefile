@@ -44,10 +44,10 @@ $(STAMP): requirements-dev.txt
 
 venv: $(STAMP) ## Create the virtualenv with ansible, molecule, linters
 
+# The link is replaced only when it is wrong: scenarios running side by side
+# call this target too, and must never see the link missing.
 collection: ## Make the work tree resolvable as mailhost.mail
 	mkdir -p $(dir $(COLL_LINK))
-	# Replace the link only when it is wrong: scenarios running side by side
-	# call this target too, and must never see the link missing.
 	[ "$$(readlink $(COLL_LINK) || true)" = "$(CURDIR)" ] || ln -sfn $(CURDIR) $(COLL_LINK)
 
 testbed: ## Start Docker, the apt cache, and build the local images (FORCE=1 rebuilds)
