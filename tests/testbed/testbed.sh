@@ -101,7 +101,10 @@ build_image() {
     apt_install debian-archive-keyring
   fi
   rootfs=$(mktemp -d /var/tmp/mailhost-rootfs.XXXXXX)
-  trap 'rm -rf "$rootfs"' RETURN
+  # An EXIT trap, not RETURN: a RETURN trap outlives this function and would
+  # fire again, with $rootfs out of scope, when its caller returns.
+  _BUILD_ROOTFS="$rootfs"
+  trap 'rm -rf "${_BUILD_ROOTFS:-/nonexistent}" "${_BUILD_ROOTFS:-/nonexistent}.log"' EXIT
   log "debootstrap $suite from $mirror (about a minute)"
   debootstrap --variant=minbase --include="$BASE_PACKAGES" "$suite" "$rootfs" "$mirror" >"$rootfs.log" 2>&1 ||
     { tail -20 "$rootfs.log" >&2; die "debootstrap $suite failed"; }
@@ -116,6 +119,8 @@ build_image() {
     --change 'CMD ["/lib/systemd/systemd"]' \
     --change 'ENV container=docker' \
     - "$tag" >/dev/null
+  rm -rf "$rootfs"
+  _BUILD_ROOTFS=""
 }
 
 # Each systemd container takes several inotify instances; at the kernel's
