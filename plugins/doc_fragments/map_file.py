@@ -42,6 +42,9 @@ options:
       - Whether entries changed is decided from the parsed entries, never from the database file.
       - The database is built under a temporary name beside the map and renamed into place, so lookups never
         see a half-built map. When the tool rejects the map, the task fails and the source file is left as it was.
+      - The exception is C(newaliases) (M(mailhost.mail.aliases) with its default C(rebuild_command)), which
+        takes no path and rebuilds the MTA's alias databases itself, in place and under the MTA's own locking;
+        on failure the module puts the previous alias file back.
     type: bool
     default: true
 notes:

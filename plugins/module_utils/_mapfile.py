@@ -145,6 +145,23 @@ def _build(module, rebuilder: Rebuilder, source: str, content: bytes) -> None:
 SENDMAIL_DB_TYPES = ["hash", "btree", "cdb"]
 
 
+def alias_files_newaliases_builds(module) -> list:
+    """The alias files whose databases newaliases rebuilds: the MTA's configured ones and the usual names."""
+    files = list(KNOWN_ALIAS_FILES)
+    postconf = module.get_bin_path("postconf")
+    if postconf:
+        rc, out, _err = module.run_command([postconf, "-h", "alias_database"], environ_update=_C_LOCALE)
+        if rc == 0:
+            # "hash:/etc/aliases, lmdb:/etc/postfix/more" -> the paths
+            files += [item.split(":", 1)[-1] for item in out.replace(",", " ").split() if item]
+    return files
+
+
+def newaliases_covers(module, path: str) -> bool:
+    real = os.path.realpath(path)
+    return any(os.path.realpath(name) == real for name in alias_files_newaliases_builds(module))
+
+
 def makemap_rebuilder(module) -> Optional[Rebuilder]:
     """The makemap step shared by the sendmail map modules, or None when rebuild is off."""
     if not module.params["rebuild"]:
@@ -190,6 +207,10 @@ def run_map_module(module, spec: MapSpec, rebuilder: Optional[Rebuilder]) -> Non
         res["invocation"] = dict(module_args=dict(
             params, entries="(%d entries, not echoed back)" % len(entries_given)))
     if module.check_mode:
+        if exists:
+            # Honours check mode: reports an owner, group or mode change without making it.
+            res["changed"] = module.set_fs_attributes_if_different(
+                module.load_file_common_arguments(params), res["changed"])
         module.exit_json(**res)
 
     directory = os.path.dirname(path) or "."

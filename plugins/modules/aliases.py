@@ -35,7 +35,8 @@ options:
   rebuild_command:
     description:
       - V(newaliases) rebuilds the MTA's configured alias databases in place; on failure the previous alias file is
-        restored.
+        restored. It takes no path, so O(path) must be one of the MTA's alias files (C(/etc/aliases),
+        C(/etc/mail/aliases), or one named in Postfix's C(alias_database)); any other file needs V(postalias).
       - V(postalias) builds C(db_type:path) under a temporary name and renames it into place.
     type: str
     choices: [newaliases, postalias]
@@ -118,6 +119,7 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.mailhost.mail.plugins.module_utils._mapfile import (  # noqa: E402
     Rebuilder,
     argument_spec,
+    newaliases_covers,
     postfix_default_db_type,
     run_map_module,
 )
@@ -140,6 +142,14 @@ def main() -> None:
             postalias = module.get_bin_path("postalias", required=True)
             rebuilder = Rebuilder("postalias", [postalias], db_type, prefix_type=True)
         else:
+            if not newaliases_covers(module, module.params["path"]):
+                # newaliases takes no path: it would rebuild the MTA's own alias file and never this one,
+                # so the database would stay stale and every run would report a change.
+                module.fail_json(
+                    msg="newaliases rebuilds only the MTA's configured alias files, not %s; use "
+                        "rebuild_command=postalias for this file, or rebuild=false; nothing was changed"
+                        % module.params["path"],
+                    path=module.params["path"])
             newaliases = module.get_bin_path("newaliases", required=True)
             rebuilder = Rebuilder("newaliases", [newaliases], module.params["db_type"], in_place=True)
     run_map_module(module, ALIASES_SPEC, rebuilder)

@@ -14,7 +14,10 @@ STUB = """#!/bin/sh
 echo "$(basename "$0") $*" >> "$STUB_LOG"
 name=$(basename "$0")
 case "$name" in
-  postconf) echo "${STUB_DB_TYPE:-hash}"; exit 0 ;;
+  postconf) case "$*" in
+      *alias_database*) echo "hash:${STUB_ALIASES:-/etc/aliases}" ;;
+      *) echo "${STUB_DB_TYPE:-hash}" ;;
+    esac; exit 0 ;;
   makemap) src="$2"; ext=.db; [ "$1" = cdb ] && ext=.cdb; cat > "$src.tmpdb";;
   postmap|postalias) src="${1#*:}"; case "${1%%:*}" in lmdb) ext=.lmdb;; cdb) ext=.cdb;; *) ext=.db;; esac
      cp "$src" "$src.tmpdb";;

@@ -150,6 +150,33 @@ def test_mode_is_applied(tmp_path, capsys, stubs):
     assert oct(path.stat().st_mode & 0o777) == "0o640"
 
 
+def test_check_mode_reports_a_mode_change_without_making_it(tmp_path, capsys, stubs):
+    path = tmp_path / "virtusertable"
+    run_module(virtusertable, {"path": str(path), "entries": GUIDE, "mode": "0600"}, capsys)
+    checked = run_module(virtusertable, {"path": str(path), "entries": GUIDE, "mode": "0640"}, capsys, check_mode=True)
+    assert checked["changed"] is True and checked["rebuilt"] is False
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    real = run_module(virtusertable, {"path": str(path), "entries": GUIDE, "mode": "0640"}, capsys)
+    assert real["changed"] is True
+    assert run_module(virtusertable, {"path": str(path), "entries": GUIDE, "mode": "0640"}, capsys,
+                      check_mode=True)["changed"] is False
+
+
+def test_newaliases_refuses_a_file_it_would_not_rebuild(tmp_path, capsys, stubs, monkeypatch):
+    mta_file = tmp_path / "aliases"
+    monkeypatch.setenv("STUB_ALIASES", str(mta_file))
+    other = tmp_path / "project-aliases"
+    other.write_text("postmaster: root\n")
+    result = run_module(aliases, {"path": str(other), "entries": {"team": "alice"}}, capsys)
+    assert result["failed"] is True
+    assert "rebuild_command=postalias" in result["msg"] and "nothing was changed" in result["msg"]
+    assert other.read_text() == "postmaster: root\n"
+    assert calls(stubs) == []
+    # The same file is fine with postalias, or without a rebuild.
+    assert run_module(aliases, {"path": str(other), "entries": {"team": "alice"}, "rebuild": False},
+                      capsys)["changed"] is True
+
+
 def test_absent_on_missing_file_creates_nothing(tmp_path, capsys, stubs):
     path = tmp_path / "virtusertable"
     result = run_module(virtusertable, {"path": str(path), "entries": ["@example.com"], "state": "absent"}, capsys)
