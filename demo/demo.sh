@@ -197,6 +197,10 @@ cmd_up() {
     echo "Logs: demo/.state/{prepare,site,check}.log   Remove the fleet: make demo-clean"
     echo "===================================================="
   } | tee "$STATE/summary.txt"
+  # Every check is a promise: a FAIL fails `make demo`, after the summary.
+  if grep -q '"DEMO-CHECK FAIL' "$STATE/check.log"; then
+    die "a demo check failed (see Checks above and demo/.state/check.log)"
+  fi
   [ "$first_run" = yes ] || [ "$changed" = 0 ] || exit 2
 }
 
