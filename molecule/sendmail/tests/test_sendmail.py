@@ -2,9 +2,13 @@
 
 mh-sendmail-mail runs the full configuration; mh-sendmail-client runs the
 role's defaults and is the outside SMTP client; the access map rejects
-mh-sendmail-blocked.
+mh-sendmail-blocked, which has no Sendmail (the check mode run uses it as a
+new host).
 """
 
+import os
+import re
+import subprocess
 import time
 import uuid
 
@@ -14,6 +18,7 @@ testinfra_hosts = ["mh-sendmail-mail"]
 
 SMTP_SCRIPT = """python3 - <<'EOF'
 import smtplib
+body = {body!r}  # None: stop after RCPT
 try:
     s = smtplib.SMTP({server!r}, 25, local_hostname={helo!r}, timeout=30)
     s.ehlo_or_helo_if_needed()
@@ -22,9 +27,11 @@ try:
     if code == 250:
         code, msg = s.rcpt({rcpt!r})
         print("RCPT", code, msg.decode())
-        if code in (250, 251):
-            code, msg = s.data({body!r})
+        if code in (250, 251) and body is not None:
+            code, msg = s.data(body)
             print("DATA", code, msg.decode())
+        else:
+            s.rset()
     s.quit()
 except smtplib.SMTPException as exc:
     print("ERROR", exc)
@@ -92,21 +99,45 @@ def test_mail_from_another_host_reaches_the_mailbox(host, client):
     _wait_for_mail(host, "/var/mail/alice", token)
 
 
+def _bv(host, address):
+    """sendmail -bv for one address (it reports each resolved address once)."""
+    return host.check_output("sendmail -bv %s 2>&1" % address)
+
+
 def test_virtusertable_routes_with_makemap_and_sendmail_bv(host):
     dump = host.check_output("makemap -u hash /etc/mail/virtusertable")
-    assert ("@virtual.example.com", "bob") in {tuple(line.split("\t", 1)) for line in dump.splitlines()}
-    assert "dry-run@example.com" not in dump  # side_effect's dry run wrote nothing
-    out = host.check_output("sendmail -bv anyone@virtual.example.com sales@example.com")
-    assert "anyone@virtual.example.com... deliverable: mailer local, user bob" in out, out
+    entries = {tuple(line.split("\t", 1)) for line in dump.splitlines()}
+    assert ("@example.com", "bob") in entries, dump
+    assert ("alice@example.com", "alice") in entries, dump
+    # The guide's catch-all: any example.com address is bob's.
+    out = _bv(host, "anyone@example.com")
+    assert "anyone@example.com... deliverable: mailer local, user bob" in out, out
+    # A specific entry beats the catch-all.
+    out = _bv(host, "sales@example.com")
     assert "sales@example.com... deliverable: mailer local, user alice" in out, out
+    out = _bv(host, "alice@example.com")
+    assert "alice@example.com... deliverable: mailer local, user alice" in out, out
 
 
-def test_virtual_domain_mail_arrives_for_bob(host, client):
+@pytest.mark.parametrize(
+    "local_part,mailbox",
+    [("anyone-%s" % uuid.uuid4().hex[:8], "bob"), ("alice", "alice")],
+    ids=["catch-all-to-bob", "specific-entry-to-alice"],
+)
+def test_virtusertable_mail_arrives(host, client, local_part, mailbox):
     token = uuid.uuid4().hex
-    body = "From: dave@example.net\nTo: anyone@virtual.example.com\nSubject: %s\n\nhello\n" % token
-    out = _smtp(client, "mh-sendmail-mail", "dave@example.net", "anyone@virtual.example.com", body)
+    rcpt = "%s@example.com" % local_part
+    body = "From: dave@example.net\nTo: %s\nSubject: %s\n\nhello\n" % (rcpt, token)
+    out = _smtp(client, "mh-sendmail-mail", "dave@example.net", rcpt, body)
     assert "DATA 250" in out, out
-    _wait_for_mail(host, "/var/mail/bob", token)
+    _wait_for_mail(host, "/var/mail/%s" % mailbox, token)
+
+
+def test_aliases_resolve_to_their_targets(host):
+    out = _bv(host, "info")
+    assert "alice... deliverable: mailer local, user alice" in out, out
+    out = _bv(host, "postmaster")
+    assert "root... deliverable: mailer local, user root" in out, out
 
 
 def test_masquerading_rewrites_host_addresses(host):
@@ -121,15 +152,26 @@ def test_masquerading_rewrites_host_addresses(host):
 
 
 def test_access_reject_blocks_the_client(host, blocked):
+    # Connect:<address> REJECT: Sendmail greets, then refuses every command
+    # from MAIL on with 550 5.7.1 Access denied.
     token = uuid.uuid4().hex
     out = _smtp(blocked, "mh-sendmail-mail", "eve@example.net", "alice@mail.example.com", "Subject: %s\n\nx\n" % token)
-    assert "550" in out and "DATA 250" not in out, out
+    assert "MAIL 550 5.7.1 Access denied" in out, out
+    assert "RCPT" not in out and "DATA" not in out, out
     assert token not in host.run("cat /var/mail/alice").stdout
 
 
 def test_relaying_from_outside_is_refused(client):
     out = _smtp(client, "mh-sendmail-mail", "dave@example.net", "victim@example.org", "Subject: relay\n\nx\n")
     assert "RCPT 550" in out and "Relaying denied" in out, out
+
+
+def test_relay_domains_allow_relaying_to_them(host, client):
+    lines = host.file("/etc/mail/relay-domains").content_string.splitlines()
+    assert "relay-ok.example.org" in lines, lines
+    # RCPT only: the message would wait in the queue for a domain that does not exist.
+    out = _smtp(client, "mh-sendmail-mail", "dave@example.net", "someone@relay-ok.example.org", None)
+    assert "RCPT 250" in out, out
 
 
 def test_starttls_uses_the_tls_cert_certificate(host):
@@ -158,3 +200,56 @@ def test_broken_mc_left_the_previous_cf_serving(host):
         "python3 -c 'import smtplib; print(smtplib.SMTP(\"127.0.0.1\", 25, timeout=20).noop())'"
     )
     assert "250" in greeting
+
+
+def _checksums(host, paths):
+    return host.check_output("sha1sum %s" % " ".join(paths))
+
+
+def test_check_mode_reports_changes_and_writes_nothing(host, blocked):
+    """--check with a new masquerade domain and a new virtusertable entry:
+    the mc and the virtusertable would change, nothing is written, nothing
+    else is reported. On the blocked host, which has no Sendmail, the run
+    succeeds and installs nothing."""
+    project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
+    files = [
+        "/etc/mail/sendmail.mc",
+        "/etc/mail/sendmail.cf",
+        "/etc/mail/virtusertable",
+        "/etc/mail/virtusertable.db",
+    ]
+    before = _checksums(host, files)
+    env = dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=f"{project}/.cache/collections:{project}/.venv/lib/python3.11/site-packages",
+        ANSIBLE_PIPELINING="true",
+        ANSIBLE_FORCE_COLOR="false",
+        ANSIBLE_STDOUT_CALLBACK="default",
+    )
+    run = subprocess.run(
+        [
+            f"{project}/.venv/bin/ansible-playbook",
+            "-i", os.environ["MOLECULE_INVENTORY_FILE"],
+            "--check", "--diff",
+            os.path.join(os.path.dirname(__file__), "..", "check_mode.yml"),
+        ],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    changed = re.findall(
+        r"TASK \[([^\]]+)\][^\n]*\n(?:(?!TASK|RUNNING HANDLER)[^\n]*\n)*?changed: \[mh-sendmail-mail\]", output
+    )
+    assert sorted(changed) == [
+        "mailhost.mail.sendmail : Manage the virtusertable",
+        "mailhost.mail.sendmail : Render sendmail.mc",
+    ], output
+    assert re.search(r"mh-sendmail-mail\s*: ok=\d+\s+changed=2\b", output), output
+    assert "+MASQUERADE_AS(`dry-run.example.com')dnl" in output, output
+    assert "+dry-run@example.com" in output, output
+    assert _checksums(host, files) == before
+    assert "dry-run@example.com" not in host.check_output("makemap -u hash /etc/mail/virtusertable")
+    # The new host: the packages, the files and the maps would change; none is there.
+    assert re.search(r"mh-sendmail-blocked\s*: ok=\d+\s+changed=[1-9]\d*\s+unreachable=0\s+failed=0", output), output
+    assert not blocked.file("/etc/mail").exists
+    assert not blocked.package("sendmail").is_installed
