@@ -1,5 +1,6 @@
 """After each switch: the mail queued in the old MTA sits in the new one's queue,
-envelope and content unchanged; only the new MTA runs and answers on port 25.
+envelope and content unchanged; only the new MTA runs and answers on port 25;
+the aliases added to /etc/aliases under the old MTA resolve in the new one.
 
 Runs twice: after converge (postfix -> sendmail) and after side_effect
 (sendmail -> postfix). /root/mta_switch_expect.json says which MTA should run
@@ -7,6 +8,9 @@ and which messages were queued before the switch.
 """
 
 import json
+import re
+from email.parser import Parser
+from email.policy import compat32
 
 import pytest
 
@@ -14,12 +18,19 @@ OTHER = {"postfix": "sendmail", "sendmail": "postfix"}
 CONFIG = {"postfix": "/etc/postfix/main.cf", "sendmail": "/etc/mail/sendmail.mc"}
 PACKAGE = {"postfix": "postfix", "sendmail": "sendmail"}
 BANNER = {"postfix": "Postfix", "sendmail": "Sendmail"}
+# The systemd unit (cgroup) of every process of the MTA: master and the smtpd
+# it spawned share the port 25 socket.
+UNIT = {"postfix": r"/postfix(@[^/]*)?\.service(/|$)", "sendmail": r"/sendmail\.service(/|$)"}
+# Headers the test writes and the switch must keep as they were. The MTAs add
+# others (Received, Return-Path), which are not compared.
+KEPT_HEADERS = ("From", "To", "Subject", "Date", "Message-ID")
 
 # Runs inside the container: lists the queue of one MTA as JSON with envelope
 # and content, reading Postfix through postqueue/postcat and Sendmail from its
-# qf/df files directly.
+# qf/df files directly (header lines "H?flags?Name: value" and the lines
+# continuing them, without the qf prefix).
 QUEUE_SCRIPT = r"""
-import glob, json, subprocess, sys
+import glob, json, re, subprocess, sys
 mta = sys.argv[1]
 out = []
 if mta == "postfix":
@@ -33,14 +44,19 @@ if mta == "postfix":
                     "recipients": [r["address"] for r in entry["recipients"]], "content": content})
 else:
     for qf in glob.glob("/var/spool/mqueue*/qf*"):
-        sender, rcpts, headers = None, [], []
+        sender, rcpts, headers, in_header = None, [], [], False
         for line in open(qf, "rb").read().decode("latin-1").split("\n"):
+            if in_header and line[:1] in (" ", "\t"):
+                headers.append(line)
+                continue
+            in_header = False
             if line.startswith("S"):
                 sender = line[1:].strip("<>")
             elif line.startswith("R"):
                 rcpts.append(line.split(":", 1)[1].strip("<>"))
             elif line.startswith("H"):
-                headers.append(line)
+                headers.append(re.sub(r"^H(\?[^?]*\?)?", "", line))
+                in_header = True
         body = open(qf.replace("/qf", "/df"), encoding="latin-1").read()
         out.append({"id": qf, "sender": sender, "recipients": rcpts, "content": "\n".join(headers) + "\n\n" + body})
 print(json.dumps(out))
@@ -76,13 +92,19 @@ def test_role_reports_every_message_moved(host, expected):
 
 def test_every_message_is_in_the_new_queue_unchanged(expected, queue):
     for message in expected["messages"]:
-        found = [q for q in queue if message["message_id"] in q["content"]]
-        assert len(found) == 1, f"{message['message_id']} is in the new queue {len(found)} times"
+        message_id = message["headers"]["Message-ID"]
+        found = [q for q in queue if message_id in q["content"]]
+        assert len(found) == 1, f"{message_id} is in the new queue {len(found)} times"
         held = found[0]
         assert held["sender"] == message["sender"]
         assert sorted(held["recipients"]) == sorted(message["recipients"])
+        headers = Parser(policy=compat32).parsestr(held["content"], headersonly=True)
+        for name in KEPT_HEADERS:
+            assert headers.get_all(name) == [message["headers"][name]], (
+                f"{name} of {message_id} changed: {held['content']!r}"
+            )
         for line in message["body"].split("\n"):
-            assert f"\n{line}\n" in held["content"] + "\n", f"body line {line!r} of {message['message_id']} changed"
+            assert f"\n{line}\n" in held["content"] + "\n", f"body line {line!r} of {message_id} changed"
 
 
 def test_mailq_lists_the_moved_messages(host, expected):
@@ -137,6 +159,21 @@ EOF""")
         assert BANNER[mta] in greeting.stdout, f"{address}:25 answers {greeting.stdout!r}"
 
 
+def test_only_the_new_mta_listens_on_port_25(host, mta):
+    # Every address, IPv4 and IPv6: each process holding a socket on port 25
+    # runs in the new MTA's service.
+    sockets = [line for line in host.run("ss -Hltnp 'sport = :25'").stdout.splitlines() if line.strip()]
+    assert sockets
+    for socket in sockets:
+        pids = re.findall(r",pid=([0-9]+),", socket)
+        assert pids, f"no process for {socket!r}"
+        cgroups = [host.run(f"cat /proc/{pid}/cgroup") for pid in pids]
+        # A child that exited since ss looked (an idle smtpd) is no listener.
+        units = [cgroup.stdout.strip() for cgroup in cgroups if cgroup.rc == 0]
+        assert units, socket
+        assert all(re.search(UNIT[mta], unit) for unit in units), f"{socket}: {units}"
+
+
 def test_new_mta_accepts_mail(host, mta):
     result = host.run(f"""python3 - <<'EOF'
 import smtplib
@@ -183,3 +220,28 @@ def test_aliases_database_is_built_for_the_new_mta(host, mta):
     database = {"postfix": "/etc/aliases.db", "sendmail": "/etc/mail/aliases.db"}[mta]
     assert host.file(database).exists
     assert host.file(database).mtime >= host.file("/etc/aliases").mtime
+
+
+def test_aliases_carry_over(host, mta, expected):
+    # The alias added to /etc/aliases before each switch is still in the file
+    # and resolves through the new MTA's own alias database; so does
+    # postmaster, and a name that was never added does not.
+    aliases = host.file("/etc/aliases").content_string
+    assert re.search(r"(?mi)^postmaster[ \t]*:", aliases)
+    assert len(expected["aliases"]) == (1 if expected["from"] == "postfix" else 2)
+    for alias in expected["aliases"]:
+        assert re.search(rf"(?m)^{re.escape(alias)}:[ \t]*root[ \t]*$", aliases), f"{alias} is gone from /etc/aliases"
+    if mta == "sendmail":
+        for alias in expected["aliases"]:
+            result = host.run(f"sendmail -bv {alias}")
+            assert result.rc == 0, result.stdout + result.stderr
+            assert "root... deliverable" in result.stdout, result.stdout
+        assert "root... deliverable" not in host.run("sendmail -bv mtaswitch-never-added").stdout
+    else:
+        db_type = host.run("postconf -h default_database_type").stdout.strip()
+        assert f"{db_type}:/etc/aliases" in host.run("postconf -h alias_maps").stdout
+        for alias in expected["aliases"]:
+            result = host.run(f"postalias -q {alias} {db_type}:/etc/aliases")
+            assert result.rc == 0, result.stderr
+            assert result.stdout.strip() == "root"
+        assert host.run(f"postalias -q mtaswitch-never-added {db_type}:/etc/aliases").rc == 1
