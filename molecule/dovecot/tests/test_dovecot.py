@@ -46,6 +46,28 @@ def ok(target, code):
     return result.stdout
 
 
+def run_playbook(playbook, *args):
+    """Run one of the scenario's playbooks against its inventory; return (rc, output)."""
+    project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
+    env = dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=f"{project}/.cache/collections:{project}/.venv/lib/python3.11/site-packages",
+        ANSIBLE_PIPELINING="true",
+        ANSIBLE_FORCE_COLOR="false",
+        ANSIBLE_STDOUT_CALLBACK="default",
+    )
+    run = subprocess.run(
+        [
+            f"{project}/.venv/bin/ansible-playbook",
+            "-i", os.environ["MOLECULE_INVENTORY_FILE"],
+            *args,
+            os.path.join(os.path.dirname(__file__), "..", playbook),
+        ],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+    return run.returncode, run.stdout + run.stderr
+
+
 def send_through_postfix(client, rcpt, subject):
     ok(client, f"""
         with smtplib.SMTP(SERVER, 25, timeout=30) as s:
@@ -84,6 +106,26 @@ def test_pop3s_login(client, user):
         p.quit()
     """)
     assert "+OK" in out
+
+
+APOP_TIMESTAMP = re.compile(r"<[^<>@\s]+@[^<>\s]+>")
+
+
+def pop3_greetings(client):
+    return ok(client, """
+        p = poplib.POP3_SSL(SERVER, 995, context=ctx, timeout=30)
+        print("995", p.getwelcome().decode())
+        p.quit()
+        p = poplib.POP3(SERVER, 110, timeout=30)
+        print("110", p.getwelcome().decode())
+        p.quit()
+    """)
+
+
+def test_pop3_greeting_has_no_apop_timestamp_by_default(client):
+    out = pop3_greetings(client)
+    assert out.count("+OK") == 2, out
+    assert not APOP_TIMESTAMP.search(out), out
 
 
 # Each refusal costs Dovecot's (and PAM's) failure delay, so one protocol each.
@@ -158,6 +200,14 @@ def test_tls_versions(client, port, version, accepted):
     else:
         assert result.rc != 0, result.stdout
         assert "Cipher is (NONE)" in result.stdout or "alert" in result.stderr.lower(), result.stdout + result.stderr
+
+
+def test_the_role_sets_the_tls_floor(host):
+    """The refusals above could come from the client's or the distribution's
+    OpenSSL defaults: the setting itself must be the role's."""
+    assert host.check_output("doveconf -h ssl_min_protocol") == "TLSv1.2"
+    assert host.check_output("doveconf -h ssl") == "required"
+    assert "ssl_min_protocol = TLSv1.2" in host.file("/etc/dovecot/dovecot.conf").content_string
 
 
 def test_postfix_delivers_through_lmtp_and_imap_fetches(client):
@@ -295,26 +345,9 @@ def test_check_mode_reports_a_password_change_without_leaking_it(host, client):
     """Check mode with a new password: the users file would change, the real
     file stays, and neither the password nor a hash shows in the output.
     On the client, a host without Dovecot, check mode succeeds and changes nothing."""
-    project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
     before = host.file("/etc/dovecot/users").content_string
-    env = dict(
-        os.environ,
-        ANSIBLE_COLLECTIONS_PATH=f"{project}/.cache/collections:{project}/.venv/lib/python3.11/site-packages",
-        ANSIBLE_PIPELINING="true",
-        ANSIBLE_FORCE_COLOR="false",
-        ANSIBLE_STDOUT_CALLBACK="default",
-    )
-    run = subprocess.run(
-        [
-            f"{project}/.venv/bin/ansible-playbook",
-            "-i", os.environ["MOLECULE_INVENTORY_FILE"],
-            "--check", "--diff", "-v",
-            os.path.join(os.path.dirname(__file__), "..", "check_mode.yml"),
-        ],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
-    )
-    output = run.stdout + run.stderr
-    assert run.returncode == 0, output
+    rc, output = run_playbook("check_mode.yml", "--check", "--diff", "-v")
+    assert rc == 0, output
     assert "alice-rotated-pw" not in output
     assert "zed-check-pw" not in output
     assert "$6$" not in output
@@ -325,3 +358,54 @@ def test_check_mode_reports_a_password_change_without_leaking_it(host, client):
     assert host.file("/etc/dovecot/users").content_string == before
     assert not client.file("/etc/dovecot").exists
     assert not client.user("vmail").exists
+
+
+# One test switches APOP on and back off: testinfra's `host` parametrization
+# reorders tests, so no other test may see the APOP state.
+def test_apop_on_and_off(host, client):
+    rc, output = run_playbook("apop.yml", "-e", "mh_apop=true")
+    try:
+        assert rc == 0, output
+        text = " ".join(output.split())
+        assert "[WARNING]: dovecot_apop_enabled is true" in text, output
+        assert "alice-virtual-pw" not in output
+
+        greetings = pop3_greetings(client)
+        assert len(APOP_TIMESTAMP.findall(greetings)) == 2, greetings
+
+        out = ok(client, """
+            p = poplib.POP3(SERVER, 110, timeout=30)
+            try:
+                p.apop("alice@example.org", "alice-virtual-pw")
+                print("PLAINTEXT APOP ACCEPTED")
+            except poplib.error_proto as e:
+                print("PLAINTEXT APOP REFUSED", e)
+            p.quit()
+            p = poplib.POP3(SERVER, 110, timeout=30)
+            p.stls(context=ctx)
+            print("STLS", p.apop("alice@example.org", "alice-virtual-pw").decode())
+            p.quit()
+            p = poplib.POP3_SSL(SERVER, 995, context=ctx, timeout=30)
+            print("POP3S", p.apop("carol@example.org", "carol-virtual-pw").decode())
+            p.quit()
+        """)
+        assert "PLAINTEXT APOP REFUSED" in out, out
+        assert "STLS +OK" in out, out
+        assert "POP3S +OK" in out, out
+
+        users = host.file("/etc/dovecot/users")
+        assert (users.user, users.group, users.mode) == ("root", "root", 0o600)
+        assert users.content_string.count("{PLAIN}") == 2
+        # The auth process that read it for the logins above runs as root
+        # (not counting the auth-worker processes, "dovecot/auth -w", root anyway).
+        auth = host.check_output("ps -eo user=,args= | awk '$2 == \"dovecot/auth\" && NF == 2 {print $1}'")
+        assert auth.split() == ["root"], auth
+    finally:
+        rc, output = run_playbook("apop.yml", "-e", "mh_apop=false")
+    assert rc == 0, output
+    assert "[WARNING]: dovecot_apop_enabled" not in " ".join(output.split())
+    users = host.file("/etc/dovecot/users")
+    assert (users.user, users.group, users.mode) == ("root", "dovecot", 0o640)
+    assert "{PLAIN}" not in users.content_string
+    assert not APOP_TIMESTAMP.search(pop3_greetings(client))
+    test_pop3s_login(client, "alice@example.org")

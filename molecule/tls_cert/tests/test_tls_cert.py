@@ -33,10 +33,12 @@ def test_main_cert_verifies_as_its_own_ca(host):
 
 
 def test_main_cert_has_the_requested_names(host):
+    # side_effect reissued it with DNS:pop.example.com added
     assert sans(host, MAIN_CERT) == {
         "DNS:mail.example.com",
         "DNS:imap.example.com",
         "DNS:smtp.example.com",
+        "DNS:pop.example.com",
         "IP Address:127.0.0.1",
     }
     subject = host.check_output(f"openssl x509 -in {MAIN_CERT} -noout -subject -nameopt RFC2253")
@@ -69,6 +71,8 @@ def test_key_belongs_to_cert(host, which):
 
 
 def test_dovecot_serves_the_main_cert_on_993(host):
+    """side_effect reissued the main certificate after the dovecot role had
+    configured Dovecot; the role's reload must have put the new one on 993."""
     served = host.run(
         "openssl s_client -connect 127.0.0.1:993 -servername mail.example.com </dev/null 2>/dev/null"
         " | openssl x509 -noout -fingerprint -sha256"
@@ -130,6 +134,11 @@ def test_refused_pairs_installed_nothing(host, path):
 def test_reissued_cert_has_new_names_and_ecc_key(host):
     cert = "/etc/ssl/certs/reissue.pem"
     assert sans(host, cert) == {"DNS:b.example.com", "DNS:c.example.com"}
+    subject = host.check_output(f"openssl x509 -in {cert} -noout -subject -nameopt RFC2253")
+    assert subject == "subject=CN=b.example.com"
+    # side_effect deleted the key; the regenerated one belongs to the certificate
+    from_cert = host.check_output(f"openssl x509 -in {cert} -noout -pubkey")
+    assert from_cert == host.check_output("openssl pkey -in /etc/ssl/private/reissue.key -pubout")
     text = host.check_output(f"openssl x509 -in {cert} -noout -text")
     assert "id-ecPublicKey" in text
     assert "secp384r1" in text or "P-384" in text
