@@ -4,12 +4,15 @@ password handling. Clients run in the second container (mh-dovecot-client)."""
 
 import os
 import re
-import subprocess
+import sys
 import textwrap
 import uuid
 
 import pytest
 import testinfra
+
+sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "molecule", "resources"))
+import scenario_playbook  # noqa: E402
 
 # docker exec is much quicker per command than the Ansible backend.
 testinfra_hosts = ["docker://mh-dovecot-server"]
@@ -48,24 +51,7 @@ def ok(target, code):
 
 def run_playbook(playbook, *args):
     """Run one of the scenario's playbooks against its inventory; return (rc, output)."""
-    project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
-    env = dict(
-        os.environ,
-        ANSIBLE_COLLECTIONS_PATH=f"{project}/.cache/collections:{project}/.venv/lib/python3.11/site-packages",
-        ANSIBLE_PIPELINING="true",
-        ANSIBLE_FORCE_COLOR="false",
-        ANSIBLE_STDOUT_CALLBACK="default",
-    )
-    run = subprocess.run(
-        [
-            f"{project}/.venv/bin/ansible-playbook",
-            "-i", os.environ["MOLECULE_INVENTORY_FILE"],
-            *args,
-            os.path.join(os.path.dirname(__file__), "..", playbook),
-        ],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
-    )
-    return run.returncode, run.stdout + run.stderr
+    return scenario_playbook.run_playbook(__file__, playbook, *args)
 
 
 def send_through_postfix(client, rcpt, subject):

@@ -8,11 +8,14 @@ new host).
 
 import os
 import re
-import subprocess
+import sys
 import time
 import uuid
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "molecule", "resources"))
+import scenario_playbook  # noqa: E402
 
 testinfra_hosts = ["mh-sendmail-mail"]
 
@@ -211,7 +214,6 @@ def test_check_mode_reports_changes_and_writes_nothing(host, blocked):
     the mc and the virtusertable would change, nothing is written, nothing
     else is reported. On the blocked host, which has no Sendmail, the run
     succeeds and installs nothing."""
-    project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
     files = [
         "/etc/mail/sendmail.mc",
         "/etc/mail/sendmail.cf",
@@ -219,24 +221,8 @@ def test_check_mode_reports_changes_and_writes_nothing(host, blocked):
         "/etc/mail/virtusertable.db",
     ]
     before = _checksums(host, files)
-    env = dict(
-        os.environ,
-        ANSIBLE_COLLECTIONS_PATH=f"{project}/.cache/collections:{project}/.venv/lib/python3.11/site-packages",
-        ANSIBLE_PIPELINING="true",
-        ANSIBLE_FORCE_COLOR="false",
-        ANSIBLE_STDOUT_CALLBACK="default",
-    )
-    run = subprocess.run(
-        [
-            f"{project}/.venv/bin/ansible-playbook",
-            "-i", os.environ["MOLECULE_INVENTORY_FILE"],
-            "--check", "--diff",
-            os.path.join(os.path.dirname(__file__), "..", "check_mode.yml"),
-        ],
-        env=env, capture_output=True, text=True, timeout=600, check=False,
-    )
-    output = run.stdout + run.stderr
-    assert run.returncode == 0, output
+    returncode, output = scenario_playbook.run_playbook(__file__, "check_mode.yml", "--check", "--diff", timeout=600)
+    assert returncode == 0, output
     changed = re.findall(
         r"TASK \[([^\]]+)\][^\n]*\n(?:(?!TASK|RUNNING HANDLER)[^\n]*\n)*?changed: \[mh-sendmail-mail\]", output
     )
