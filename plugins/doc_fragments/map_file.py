@@ -14,6 +14,8 @@ options:
       - Either a dictionary mapping each key to its value, or a list of dictionaries with C(key), C(value) and an
         optional C(state) (V(present) or V(absent), default O(state)). A list may also hold plain keys, which is
         handy with O(state=absent).
+      - Either form may also be given as JSON text, for example from a file. The action plugin sends large
+        entries (1000 or more) to the host that way, because the module then decodes them much faster.
       - Keys are compared case-insensitively, because C(makemap), C(postmap) and C(postalias) fold keys to lower case.
       - Every entry is validated for the map type before anything is written; an invalid entry fails the task
         with a message that names the entry.

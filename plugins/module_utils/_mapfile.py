@@ -200,12 +200,11 @@ def run_map_module(module, spec: MapSpec, rebuilder: Optional[Rebuilder]) -> Non
             res["diff"] = dict(before=before, after=after, before_header=before_header, after_header=after_header)
         else:
             res["diff"] = dict(prepared=unified_diff(before, result.changes, before_header, after_header))
-    entries_given = params["entries"]
-    if isinstance(entries_given, (dict, list)) and len(entries_given) > ECHO_ENTRIES_MAX:
+    if len(entries) > ECHO_ENTRIES_MAX:
         # AnsibleModule echoes all parameters back as the invocation, then scans and serialises them again:
         # for 100,000 entries that is megabytes and seconds. Name how many were given instead.
         res["invocation"] = dict(module_args=dict(
-            params, entries="(%d entries, not echoed back)" % len(entries_given)))
+            params, entries="(%d entries, not echoed back)" % len(entries)))
     if module.check_mode:
         if exists:
             # Honours check mode: reports an owner, group or mode change without making it.

@@ -10,6 +10,7 @@ everything the module does not manage is written back byte for byte.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple, Optional, Union
@@ -497,6 +498,17 @@ def _value_text(key: str, value: Any, spec: MapSpec) -> str:
     return text
 
 
+def decode_entries(text: str) -> Any:
+    """The entries given as JSON text (a dict or a list), as the action plugin sends large ones."""
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise MapError("entries given as text must be JSON (a dict or a list): %s" % exc) from None
+    if not isinstance(raw, (dict, list)):
+        raise MapError("entries given as JSON text must be a dict or a list, not %s" % type(raw).__name__)
+    return raw
+
+
 def parse_entries(raw: Any, spec: MapSpec, default_state: str = "present") -> list[Entry]:
     """Turn the ``entries`` option (a dict, or a list of dicts or keys) into validated entries.
 
@@ -507,6 +519,8 @@ def parse_entries(raw: Any, spec: MapSpec, default_state: str = "present") -> li
     items: list[tuple[Any, Any, str, bool]] = []  # key, value, state, value given
     if raw is None:
         raw = []
+    if isinstance(raw, str):
+        raw = decode_entries(raw)
     if isinstance(raw, dict):
         if default_state == "present" and len(raw) >= PLAIN_CHECK_MIN:
             plain = _plain_entries(raw, spec)

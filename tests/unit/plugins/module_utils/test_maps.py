@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ansible_collections.mailhost.mail.plugins.module_utils._maps import (
@@ -276,3 +278,28 @@ def test_large_map_is_fast_enough():
     first = apply_entries("", entries, spec)
     assert len(first.added) == 20000
     assert not apply_entries(first.content, entries, spec).changed
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"@example.com": "bob@other-example.com", "info@example.com": "alice"},
+        [{"key": "@example.com", "value": "bob@other-example.com"}, {"key": "old@example.com", "state": "absent"}],
+    ],
+)
+def test_entries_as_json_text_equal_the_same_entries_given_natively(raw):
+    assert parse_entries(json.dumps(raw), VUT) == parse_entries(raw, VUT)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("{not json", "must be JSON"), ("5", "dict or a list, not int"), ('"x"', "dict or a list, not str")],
+)
+def test_entries_as_json_text_must_be_a_dict_or_list(text, message):
+    with pytest.raises(MapError, match=message):
+        parse_entries(text, VUT)
+
+
+def test_invalid_entry_in_json_text_is_named():
+    with pytest.raises(MapError, match="'bad key'"):
+        parse_entries(json.dumps({"bad key": "bob"}), VUT)

@@ -1,0 +1,9 @@
+# Copyright (c) mailhost.mail contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of mailhost.mail.sendmail_map: large entries travel as one JSON text (see plugin_utils/_map_action.py)."""
+
+from __future__ import annotations
+
+from ansible_collections.mailhost.mail.plugins.plugin_utils._map_action import MapActionModule as ActionModule
+
+__all__ = ["ActionModule"]
