@@ -1,6 +1,6 @@
 # Copyright (c) mailhost.mail contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action plugin of mailhost.mail.virtusertable: large entries travel as one JSON text (see plugin_utils/_map_action.py)."""
+"""Action plugin of mailhost.mail.virtusertable: large entries travel as one JSON text (plugin_utils/_map_action)."""
 
 from __future__ import annotations
 
