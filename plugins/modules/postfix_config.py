@@ -177,7 +177,8 @@ def main():
     if not os.path.isdir(directory):
         module.fail_json(msg="the Postfix configuration directory %s does not exist" % directory)
     wanted = {name: params[option] for option, name in CONFIG_FILES.items() if params[option] is not None}
-    current = {name: _read(module, os.path.join(directory, name)) for name in wanted}
+    # Both files are read: a file not given is staged as installed, for postfix check to see the whole set.
+    current = {name: _read(module, os.path.join(directory, name)) for name in CONFIG_FILES.values()}
     changed_files = pending_files(wanted, current)
     res = dict(changed=bool(changed_files), changed_files=changed_files, restart_required=False)
     if module._diff:
