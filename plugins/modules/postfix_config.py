@@ -144,7 +144,13 @@ def _validate(module, directory, wanted, current, res):
             text = wanted.get(name, current.get(name))
             if text is not None:
                 _write(os.path.join(stage, name), text)
-        rc, out, err = run(check_command(postfix, stage, module.get_bin_path("script")))
+        rc, out, err = run(check_command(postfix, stage, None))
+        if rc != 0:
+            # Postfix prints why only to a terminal: ask again through script(1), which is slower
+            # (it waits for every process that holds the terminal), to tell the user.
+            script = module.get_bin_path("script")
+            if script:
+                rc, out, err = run(check_command(postfix, stage, script))
         res["check_output"] = check_output(rc, out, err)
         if rc != 0:
             module.fail_json(
