@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 
 from ansible.plugins.action import ActionBase
+from ansible.utils.vars import merge_hash
 
 # Below this many entries the module's own handling is as fast, and the arguments stay readable in -vvv output.
 ENCODE_MIN_ENTRIES = 1000
@@ -30,15 +31,19 @@ def encode_entries(entries):
 
 
 class MapActionModule(ActionBase):
-    TRANSFERS_FILES = False
+    """ansible.builtin.normal's behaviour (check mode, async, tmp cleanup), with the entries encoded."""
+
+    _supports_check_mode = True
+    _supports_async = True
 
     def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        self._supports_async = False
         result = super().run(tmp, task_vars)
+        del tmp  # tmp no longer has any effect
         args = dict(self._task.args)
         if "entries" in args:
             args["entries"] = encode_entries(args["entries"])
-        result.update(self._execute_module(module_name=self._task.resolved_action, module_args=args,
-                                           task_vars=task_vars))
+        wrap_async = self._task.async_val and not self._connection.has_native_async
+        result = merge_hash(result, self._execute_module(module_args=args, task_vars=task_vars, wrap_async=wrap_async))
+        if not wrap_async:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
