@@ -48,4 +48,3 @@ def listen_settings(run: Runner, postconf: str, directory: Optional[str]) -> Opt
         argv += ["-c", directory]
     rc, out, _err = run(argv + ["-h"] + list(RESTART_PARAMETERS))
     return out if rc == 0 else None
-
