@@ -100,6 +100,7 @@ backup_files:
 import os  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
+import time  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
@@ -139,11 +140,15 @@ def _validate(module, directory, wanted, current, res):
         return module.run_command(argv, environ_update=_C_LOCALE)
 
     stage = tempfile.mkdtemp(prefix="postfix-candidate.")
+    # Postfix waits, re-reading in 0.3 s steps, until a just-written main.cf is about 2 s old (strace shows it):
+    # the staged copies are dated a minute back, which saves those seconds on every changed host.
+    staged_at = time.time() - 60
     try:
         for name in CONFIG_FILES.values():
             text = wanted.get(name, current.get(name))
             if text is not None:
                 _write(os.path.join(stage, name), text)
+                os.utime(os.path.join(stage, name), (staged_at, staged_at))
         rc, out, err = run(check_command(postfix, stage, None))
         if rc != 0:
             # Postfix prints why only to a terminal: ask again through script(1), which is slower
