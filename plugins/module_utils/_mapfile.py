@@ -19,6 +19,7 @@ from ansible_collections.mailhost.mail.plugins.module_utils._maps import (
     parse_entries,
     unified_diff,
 )
+from ansible_collections.mailhost.mail.plugins.module_utils._textfile import C_LOCALE, read_text, replace_text
 
 # Database file suffix per type, as makemap, postmap and postalias create them.
 DB_SUFFIXES = {"hash": ".db", "btree": ".db", "cdb": ".cdb", "lmdb": ".lmdb"}
@@ -86,13 +87,10 @@ def postfix_default_db_type(module) -> str:
     """Postfix's own default (hash on Debian, lmdb where Berkeley DB is gone), else hash."""
     postconf = module.get_bin_path("postconf")
     if postconf:
-        rc, out, _err = module.run_command([postconf, "-h", "default_database_type"], environ_update=_C_LOCALE)
+        rc, out, _err = module.run_command([postconf, "-h", "default_database_type"], environ_update=C_LOCALE)
         if rc == 0 and out.strip():
             return out.strip()
     return "hash"
-
-
-_C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
 
 
 def _db_is_stale(rebuilder: Rebuilder, path: str) -> bool:
@@ -107,19 +105,6 @@ def _db_is_stale(rebuilder: Rebuilder, path: str) -> bool:
         except OSError:
             continue
     return True
-
-
-def _read(module, path: str) -> tuple[bool, str]:
-    if os.path.isdir(path):
-        module.fail_json(msg="%s is a directory" % path, path=path)
-    try:
-        with open(path, "rb") as handle:
-            return True, handle.read().decode("utf-8", "surrogateescape")
-    except FileNotFoundError:
-        return False, ""
-    except OSError as exc:
-        module.fail_json(msg="cannot read %s: %s" % (path, exc), path=path)
-    return False, ""  # not reached
 
 
 def _cleanup(prefix_path: Optional[str]) -> None:
@@ -137,7 +122,7 @@ def _build(module, rebuilder: Rebuilder, source: str, content: bytes) -> None:
     argv = rebuilder.argv(source)
     # An empty stdin would leave the tool reading the module's own stdin.
     data = (content or b"\n") if rebuilder.stdin else None
-    rc, out, err = module.run_command(argv, data=data, binary_data=True, environ_update=_C_LOCALE)
+    rc, out, err = module.run_command(argv, data=data, binary_data=True, environ_update=C_LOCALE)
     if rc != 0:
         raise RuntimeError("%s failed (rc=%d): %s" % (" ".join(argv), rc, (err or out).strip()))
 
@@ -150,7 +135,7 @@ def alias_files_newaliases_builds(module) -> list:
     files = list(KNOWN_ALIAS_FILES)
     postconf = module.get_bin_path("postconf")
     if postconf:
-        rc, out, _err = module.run_command([postconf, "-h", "alias_database"], environ_update=_C_LOCALE)
+        rc, out, _err = module.run_command([postconf, "-h", "alias_database"], environ_update=C_LOCALE)
         if rc == 0:
             # "hash:/etc/aliases, lmdb:/etc/postfix/more" -> the paths
             files += [item.split(":", 1)[-1] for item in out.replace(",", " ").split() if item]
@@ -179,7 +164,7 @@ def run_map_module(module, spec: MapSpec, rebuilder: Optional[Rebuilder]) -> Non
     except MapError as exc:
         module.fail_json(msg="%s: %s; nothing was changed" % (path, exc), path=path)
 
-    exists, before = _read(module, path)
+    exists, before = read_text(module, path)
     result = apply_entries(before, entries, spec, params["exclusive"])
     after = result.content
     write = after != before or (not exists and params["state"] == "present")
@@ -253,7 +238,7 @@ def run_map_module(module, spec: MapSpec, rebuilder: Optional[Rebuilder]) -> Non
             except RuntimeError:
                 if write:  # keep the source matching the database that is still in use
                     if exists:
-                        _write_back(module, path, before)
+                        replace_text(module, path, before)
                     else:
                         os.unlink(path)
                 raise
@@ -268,10 +253,3 @@ def run_map_module(module, spec: MapSpec, rebuilder: Optional[Rebuilder]) -> Non
     if os.path.exists(path):
         res["changed"] = module.set_fs_attributes_if_different(file_args, res["changed"])
     module.exit_json(**res)
-
-
-def _write_back(module, path: str, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=os.path.dirname(path) or ".")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(text.encode("utf-8", "surrogateescape"))
-    module.atomic_move(tmp, path)

@@ -111,24 +111,17 @@ from ansible_collections.mailhost.mail.plugins.module_utils._postfix_config impo
     listen_settings,
     pending_files,
 )
-
-_C_LOCALE = {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
-
-
-def _read(module, path):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read().decode("utf-8", "surrogateescape")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        module.fail_json(msg="cannot read %s: %s" % (path, exc))
+from ansible_collections.mailhost.mail.plugins.module_utils._textfile import (  # noqa: E402
+    C_LOCALE,
+    read_text,
+    replace_text,
+)
 
 
-def _write(path, text, mode=0o644):
+def _stage(path, text, mtime):
     with open(path, "wb") as handle:
         handle.write(text.encode("utf-8", "surrogateescape"))
-    os.chmod(path, mode)
+    os.utime(path, (mtime, mtime))
 
 
 def _validate(module, directory, wanted, current, res):
@@ -137,7 +130,7 @@ def _validate(module, directory, wanted, current, res):
     postconf = module.get_bin_path("postconf", required=True)
 
     def run(argv):
-        return module.run_command(argv, environ_update=_C_LOCALE)
+        return module.run_command(argv, environ_update=C_LOCALE)
 
     stage = tempfile.mkdtemp(prefix="postfix-candidate.")
     # Postfix waits, re-reading in 0.3 s steps, until a just-written main.cf is about 2 s old (strace shows it):
@@ -147,8 +140,7 @@ def _validate(module, directory, wanted, current, res):
         for name in CONFIG_FILES.values():
             text = wanted.get(name, current.get(name))
             if text is not None:
-                _write(os.path.join(stage, name), text)
-                os.utime(os.path.join(stage, name), (staged_at, staged_at))
+                _stage(os.path.join(stage, name), text, staged_at)
         rc, out, err = run(check_command(postfix, stage, None))
         if rc != 0:
             # Postfix prints why only to a terminal: ask again through script(1), which is slower
@@ -189,7 +181,10 @@ def main():
         module.fail_json(msg="the Postfix configuration directory %s does not exist" % directory)
     wanted = {name: params[option] for option, name in CONFIG_FILES.items() if params[option] is not None}
     # Both files are read: a file not given is staged as installed, for postfix check to see the whole set.
-    current = {name: _read(module, os.path.join(directory, name)) for name in CONFIG_FILES.values()}
+    current = {}
+    for name in CONFIG_FILES.values():
+        exists, text = read_text(module, os.path.join(directory, name))
+        current[name] = text if exists else None
     changed_files = pending_files(wanted, current)
     res = dict(changed=bool(changed_files), changed_files=changed_files, restart_required=False)
     if module._diff:
@@ -214,16 +209,9 @@ def main():
     backups = []
     for name in changed_files:
         path = os.path.join(directory, name)
-        fd, tmp = tempfile.mkstemp(prefix=".%s." % name, dir=directory)
-        os.close(fd)
-        try:
-            _write(tmp, wanted[name])
-            if params["backup"] and current[name] is not None:
-                backups.append(module.backup_local(path))
-            module.atomic_move(tmp, path, unsafe_writes=False)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        if params["backup"] and current[name] is not None:
+            backups.append(module.backup_local(path))
+        replace_text(module, path, wanted[name])
     if backups:
         res["backup_files"] = backups
     for name in wanted:
