@@ -293,6 +293,83 @@ def test_starttls_on_25_is_optional_and_modern(outside):
     assert lines["tls-version"] in ("TLSv1.2", "TLSv1.3")
 
 
+CIPHER_CLIENT = """
+import smtplib, socket, ssl
+
+
+def suite_context(ciphers):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(ciphers + ":@SECLEVEL=0")
+    return ctx
+
+
+def handshake(port, ctx):
+    try:
+        if port == 465:
+            with socket.create_connection(("%s", 465), timeout=30) as raw:
+                with ctx.wrap_socket(raw) as tls:
+                    return "NEGOTIATED " + tls.cipher()[0]
+        s = smtplib.SMTP("%s", port, timeout=30)
+        try:
+            s.ehlo("outside.example.net")
+            s.starttls(context=ctx)
+            return "NEGOTIATED " + s.sock.cipher()[0]
+        finally:
+            s.close()
+    except (ssl.SSLError, smtplib.SMTPException, ConnectionError) as exc:
+        return "REFUSED " + str(exc)
+""" % (MAIL_HOST, MAIL_HOST)
+
+
+def offer_only(outside, port: int, ciphers: str) -> tuple[list, str]:
+    """Offer only the given TLS 1.2 suites; return what was offered and the outcome."""
+    out = run_python(outside, CIPHER_CLIENT + textwrap.dedent(f"""
+        ctx = suite_context("{ciphers}")
+        print("|".join(c["name"] for c in ctx.get_ciphers()))
+        print(handshake({port}, ctx))
+    """))
+    offered, outcome = out.strip().split("\n", 1)
+    # get_ciphers() lists the TLS 1.3 suites too, which a TLS 1.2 client never offers.
+    return [name for name in offered.split("|") if not name.startswith("TLS_")], outcome
+
+
+@pytest.mark.parametrize("port", [25, 465, 587])
+def test_no_port_accepts_anonymous_suites(outside, port):
+    offered, outcome = offer_only(outside, port, "aNULL")
+    # The client really offers them, so a refusal is the server's.
+    assert offered and all("ADH" in name or "AECDH" in name for name in offered), offered
+    assert outcome.startswith("REFUSED"), outcome
+
+
+@pytest.mark.parametrize("port", [465, 587])
+def test_password_ports_accept_only_forward_secret_aead_suites(outside, port):
+    offered, outcome = offer_only(outside, port, "kRSA")
+    assert offered and not any(name.startswith(("ECDHE", "DHE")) for name in offered), offered
+    assert outcome.startswith("REFUSED"), outcome
+    offered, outcome = offer_only(outside, port, "ECDHE+AES+SHA1")
+    assert offered, offered
+    assert outcome.startswith("REFUSED"), outcome
+    _, outcome = offer_only(outside, port, "ECDHE+AESGCM")
+    assert outcome.startswith("NEGOTIATED ECDHE-"), outcome
+
+
+def test_port_25_keeps_opportunistic_suites_without_anonymous_ones(outside):
+    # An old peer without forward secrecy still gets TLS rather than plaintext.
+    _, outcome = offer_only(outside, 25, "kRSA+AESGCM")
+    assert outcome.startswith("NEGOTIATED AES"), outcome
+
+
+def test_tls_cipher_settings_in_postconf(host):
+    assert host.run("postconf -h tls_preempt_cipherlist").stdout.strip() == "yes"
+    assert "aNULL" in host.run("postconf -h smtpd_tls_exclude_ciphers").stdout
+    assert host.run("postconf -P smtps/inet/smtpd_tls_security_level").stdout.strip().endswith("= encrypt")
+    assert host.run("postconf -P submission/inet/smtpd_tls_security_level").stdout.strip().endswith("= encrypt")
+
+
 def test_private_key_is_root_only(host):
     key = host.run("postconf -h smtpd_tls_key_file").stdout.strip()
     f = host.file(key)

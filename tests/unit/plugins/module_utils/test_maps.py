@@ -17,8 +17,8 @@ from ansible_collections.mailhost.mail.plugins.module_utils._maps import (
     MapError,
     apply_entries,
     detect_newline,
-    existing_entries,
     parse_entries,
+    fold_key,
     parse_map,
     split_recipients,
 )
@@ -69,6 +69,15 @@ def test_postfix_continuation_lines():
 def test_sendmail_has_no_continuation_lines():
     records = parse_map("a b\n c\n", FORMAT_SENDMAIL)
     assert [r.key for r in records] == ["a", None]
+
+
+def existing_entries(text, spec):
+    """The entries of a map file as {key: value}; the first of duplicate keys wins, as with postmap."""
+    found = {}
+    for record in parse_map(text, spec.format):
+        if record.key is not None and fold_key(record.key) not in {fold_key(k) for k in found}:
+            found[record.key] = record.value or ""
+    return found
 
 
 def test_aliases_continuation_and_quotes():
