@@ -24,8 +24,8 @@ description:
 author:
   - mailhost.mail maintainers (@mailhost)
 extends_documentation_fragment:
-  - mailhost.mail.attributes
-  - mailhost.mail.attributes.PLATFORM
+  - mailhost.mail._attributes
+  - mailhost.mail._attributes.PLATFORM
 attributes:
   check_mode:
     support: full

@@ -22,9 +22,9 @@ author:
   - mailhost.mail maintainers (@mailhost)
 extends_documentation_fragment:
   - ansible.builtin.files
-  - mailhost.mail.attributes
-  - mailhost.mail.attributes.CHECK_DIFF_FULL
-  - mailhost.mail.attributes.PLATFORM
+  - mailhost.mail._attributes
+  - mailhost.mail._attributes.CHECK_DIFF_FULL
+  - mailhost.mail._attributes.PLATFORM
 attributes:
   platform:
     platforms: posix

@@ -18,10 +18,11 @@ author:
   - mailhost.mail maintainers (@mailhost)
 extends_documentation_fragment:
   - ansible.builtin.files
-  - mailhost.mail.attributes
-  - mailhost.mail.attributes.CHECK_DIFF_FULL
-  - mailhost.mail.attributes.PLATFORM
-  - mailhost.mail.map_file
+  - mailhost.mail._attributes
+  - mailhost.mail._attributes.CHECK_DIFF_FULL
+  - mailhost.mail._attributes.PLATFORM
+  - mailhost.mail._attributes.ACTION_PLUGIN
+  - mailhost.mail._map_file
 attributes:
   platform:
     platforms: posix

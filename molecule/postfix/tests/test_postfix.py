@@ -353,13 +353,13 @@ def test_password_ports_accept_only_forward_secret_aead_suites(outside, port):
     offered, outcome = offer_only(outside, port, "ECDHE+AES+SHA1")
     assert offered, offered
     assert outcome.startswith("REFUSED"), outcome
-    _, outcome = offer_only(outside, port, "ECDHE+AESGCM")
+    _offered, outcome = offer_only(outside, port, "ECDHE+AESGCM")
     assert outcome.startswith("NEGOTIATED ECDHE-"), outcome
 
 
 def test_port_25_keeps_opportunistic_suites_without_anonymous_ones(outside):
     # An old peer without forward secrecy still gets TLS rather than plaintext.
-    _, outcome = offer_only(outside, 25, "kRSA+AESGCM")
+    _offered, outcome = offer_only(outside, 25, "kRSA+AESGCM")
     assert outcome.startswith("NEGOTIATED AES"), outcome
 
 

@@ -1,3 +1,4 @@
+# This file is private to the mailhost.mail collection; it is not a public API and may change at any time.
 # Copyright (c) mailhost.mail contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 

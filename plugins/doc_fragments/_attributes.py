@@ -1,3 +1,4 @@
+# This file is private to the mailhost.mail collection; it is not a public API and may change at any time.
 # Copyright (c) mailhost.mail contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
@@ -34,5 +35,16 @@ attributes:
   diff_mode:
     description: >-
       Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
+    support: full
+"""
+
+    # The module has an action plugin of the same name, which runs on the
+    # controller first (it encodes large entry lists as one JSON text).
+    ACTION_PLUGIN = r"""
+options: {}
+attributes:
+  action:
+    description: >-
+      Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
 """

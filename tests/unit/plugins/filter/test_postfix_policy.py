@@ -1,0 +1,108 @@
+"""The postfix role's policy checks: the pure core and its filter plugin, bad inputs included."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.mailhost.mail.plugins.filter.postfix_policy import FilterModule
+from ansible_collections.mailhost.mail.plugins.module_utils._postfix_policy import (
+    PolicyError,
+    bad_networks,
+    open_networks,
+    postfix_list,
+    relay_verdict,
+)
+
+FILTERS = FilterModule().filters()
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (None, []),
+    ("", []),
+    ("127.0.0.0/8, [::1]/128", ["127.0.0.0/8", "[::1]/128"]),
+    ("a,b  c\td", ["a", "b", "c", "d"]),
+    (["a, b", "c"], ["a", "b", "c"]),
+    ([10], ["10"]),
+    ((), []),
+])
+def test_postfix_list(value, expected):
+    assert postfix_list(value) == expected
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, [None], [["nested"]], [{"a": 1}], [True], True, object()])
+def test_postfix_list_refuses_what_no_parameter_holds(value):
+    with pytest.raises(PolicyError):
+        postfix_list(value)
+
+
+@pytest.mark.parametrize(("networks", "expected"), [
+    ("0.0.0.0/0", ["0.0.0.0/0"]),
+    (["127.0.0.0/8", "::/0"], ["::/0"]),
+    ("[::]/0", ["[::]/0"]),
+    ("10.0.0.0/00", ["10.0.0.0/00"]),
+    ("!0.0.0.0/0", []),
+    ("0.0.0.0/1", []),
+    (None, []),
+])
+def test_open_networks(networks, expected):
+    assert open_networks(networks) == expected
+
+
+@pytest.mark.parametrize(("networks", "expected"), [
+    ("127.0.0.0/8 [::1]/128 192.0.2.1", []),
+    ("!192.0.2.0/24, /etc/postfix/networks, hash:/etc/postfix/net", []),
+    ("256.0.0.0/8", ["256.0.0.0/8"]),
+    ("10.0.0.0/33", ["10.0.0.0/33"]),
+    ("::1/128", ["::1/128"]),  # IPv6 needs brackets in mynetworks
+    ("[::1]/129", ["[::1]/129"]),
+    ("example.com", ["example.com"]),
+    ("10.0.0", ["10.0.0"]),
+])
+def test_bad_networks(networks, expected):
+    assert bad_networks(networks) == expected
+
+
+@pytest.mark.parametrize(("relay", "recipient", "verdict", "rule", "parameter"), [
+    (None, None, "stop", "defer_unauth_destination", "smtpd_relay_restrictions"),
+    ("permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination", [], "stop",
+     "reject_unauth_destination", "smtpd_relay_restrictions"),
+    (["permit_mynetworks", "permit", "reject_unauth_destination"], [], "open", "permit", "smtpd_relay_restrictions"),
+    ("permit_naked_ip_address reject_unauth_destination", None, "open", "permit_naked_ip_address",
+     "smtpd_relay_restrictions"),
+    # A rule after the stopping one no longer matters for relaying.
+    ("reject_unauth_destination, permit", None, "stop", "reject_unauth_destination", "smtpd_relay_restrictions"),
+    # warn_if_reject makes the next rule only log.
+    ("permit_mynetworks warn_if_reject reject_unauth_destination", None, "none", "", "smtpd_relay_restrictions"),
+    ("permit_mynetworks warn_if_reject reject_unauth_destination defer", None, "stop", "defer",
+     "smtpd_relay_restrictions"),
+    ("PERMIT_MYNETWORKS, REJECT_UNAUTH_DESTINATION", None, "stop", "reject_unauth_destination",
+     "smtpd_relay_restrictions"),
+    # Empty relay restrictions: Postfix decides relaying with the recipient list.
+    ("", "permit_mynetworks, reject_unauth_destination", "stop", "reject_unauth_destination",
+     "smtpd_recipient_restrictions"),
+    ([], "permit", "open", "permit", "smtpd_recipient_restrictions"),
+    ([], None, "none", "", "smtpd_recipient_restrictions"),
+    ("permit_mynetworks check_client_access hash:/etc/postfix/access", None, "none", "", "smtpd_relay_restrictions"),
+])
+def test_relay_verdict(relay, recipient, verdict, rule, parameter):
+    result = relay_verdict(relay, recipient)
+    assert (result["verdict"], result["rule"], result["parameter"]) == (verdict, rule, parameter)
+
+
+def test_relay_verdict_keeps_the_rules_as_written_for_the_message():
+    assert relay_verdict("Permit, reject")["rules"] == ["Permit", "reject"]
+
+
+@pytest.mark.parametrize("name", ["postfix_list", "postfix_open_networks", "postfix_bad_networks",
+                                  "postfix_relay_verdict"])
+def test_filters_turn_bad_input_into_a_filter_error(name):
+    with pytest.raises(AnsibleFilterError, match="mailhost.mail"):
+        FILTERS[name]({"not": "a list"})
+
+
+def test_filters_are_the_core_functions():
+    assert FILTERS["postfix_relay_verdict"]("permit")["verdict"] == "open"
+    assert FILTERS["postfix_bad_networks"]("nonsense") == ["nonsense"]
+    assert FILTERS["postfix_open_networks"]("::/0") == ["::/0"]
+    assert FILTERS["postfix_list"]("a b") == ["a", "b"]
