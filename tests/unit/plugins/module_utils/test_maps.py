@@ -73,9 +73,10 @@ def test_sendmail_has_no_continuation_lines():
 
 def existing_entries(text, spec):
     """The entries of a map file as {key: value}; the first of duplicate keys wins, as with postmap."""
-    found = {}
+    found, seen = {}, set()
     for record in parse_map(text, spec.format):
-        if record.key is not None and fold_key(record.key) not in {fold_key(k) for k in found}:
+        if record.key is not None and fold_key(record.key) not in seen:
+            seen.add(fold_key(record.key))
             found[record.key] = record.value or ""
     return found
 
