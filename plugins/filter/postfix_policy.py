@@ -9,6 +9,7 @@ from ansible_collections.mailhost.mail.plugins.module_utils._postfix_policy impo
     PolicyError,
     bad_networks,
     open_networks,
+    origin_route,
     postfix_list,
     relay_verdict,
 )
@@ -34,4 +35,5 @@ class FilterModule:
             "postfix_open_networks": _wrap("postfix_open_networks", open_networks),
             "postfix_bad_networks": _wrap("postfix_bad_networks", bad_networks),
             "postfix_relay_verdict": _wrap("postfix_relay_verdict", relay_verdict),
+            "postfix_origin_route": _wrap("postfix_origin_route", origin_route),
         }

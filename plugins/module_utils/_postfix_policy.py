@@ -88,3 +88,88 @@ def relay_verdict(relay_restrictions: Any, recipient_restrictions: Any = None) -
             return {"verdict": "stop", "rule": rule, "parameter": parameter, "rules": rules}
         previous = rule
     return {"verdict": "none", "rule": "", "parameter": parameter, "rules": rules}
+
+
+# Postfix's own values of the parameters origin_route reads, for a parameter
+# that main.cf does not set (None).
+ORIGIN_DEFAULTS = {
+    "myorigin": "$myhostname",
+    "mydestination": "$myhostname, localhost.$mydomain, localhost",
+    "relayhost": "",
+}
+_EXPANSION = re.compile(r"\$(\{(?P<braced>[a-z0-9_]+)\}|(?P<plain>[a-z0-9_]+))")
+
+
+def _expand(value: str, names: dict[str, str]) -> str:
+    """$name and ${name} replaced for the parameters in names; others are left as they are."""
+    def replace(match: re.Match) -> str:
+        name = match.group("braced") or match.group("plain")
+        return names.get(name, match.group(0))
+    return _EXPANSION.sub(replace, value)
+
+
+def _domain(value: str) -> str:
+    return value.strip().rstrip(".").lower()
+
+
+def origin_route(settings: Any, transport: Any = None) -> dict[str, str]:
+    """Where mail to an unqualified local user goes: the domain of myorigin and the route for it.
+
+    ``settings`` holds main.cf values (strings or lists; None or a missing key
+    means Postfix's default): myorigin, mydomain, myhostname, mydestination,
+    relayhost, virtual_alias_domains, virtual_mailbox_domains, relay_domains.
+    ``transport`` is the transport table (key -> next hop).
+
+    The route is ``local`` (a mydestination domain), ``relayhost``,
+    ``transport`` (an entry for the domain or ``*``), ``virtual`` (a virtual
+    alias or mailbox domain), ``relay_domains``, ``unknown`` (a table or a
+    parameter this check cannot read decides) or ``none``: the mail goes to the
+    domain's MX over smtp, and where that is not this host's own setup, the
+    bounce and the double bounce go the same way and the message is lost.
+    """
+    if settings is None:
+        settings = {}
+    if not isinstance(settings, dict):
+        raise PolicyError("expected a dict of main.cf settings, not %s" % type(settings).__name__)
+    if transport is None:
+        transport = {}
+    if not isinstance(transport, dict):
+        raise PolicyError("expected the transport table as a dict, not %s" % type(transport).__name__)
+
+    def value(name: str) -> str:
+        raw = settings.get(name)
+        if raw is None:
+            raw = ORIGIN_DEFAULTS.get(name, "")
+        return ", ".join(postfix_list(raw))
+
+    names = {"myhostname": _domain(value("myhostname")), "mydomain": _domain(value("mydomain"))}
+    origin = _domain(_expand(value("myorigin"), names))
+    result = {"domain": origin, "route": "none", "detail": ""}
+    if not origin or "$" in origin or "/" in origin or ":" in origin:
+        result.update(route="unknown", detail="myorigin = %s" % value("myorigin"))
+        return result
+
+    destinations = [_expand(d, names) for d in postfix_list(value("mydestination"))]
+    if origin in (_domain(d) for d in destinations):
+        result.update(route="local", detail="mydestination")
+        return result
+    if value("relayhost"):
+        result.update(route="relayhost", detail=value("relayhost"))
+        return result
+    keys = {_domain(str(k)) for k in transport}
+    if origin in keys or "*" in keys:
+        result.update(route="transport", detail="transport_maps")
+        return result
+    for name, route in (("virtual_alias_domains", "virtual"), ("virtual_mailbox_domains", "virtual"),
+                        ("relay_domains", "relay_domains")):
+        if origin in (_domain(_expand(d, names)) for d in postfix_list(value(name))):
+            result.update(route=route, detail=name)
+            return result
+    # A table, a file or an unexpanded parameter could still name the domain.
+    for name in ("mydestination", "virtual_alias_domains", "virtual_mailbox_domains", "relay_domains"):
+        for item in postfix_list(value(name)):
+            item = _expand(item, names)
+            if "$" in item or item.startswith("/") or ":" in item:
+                result.update(route="unknown", detail="%s has %s" % (name, item))
+                return result
+    return result

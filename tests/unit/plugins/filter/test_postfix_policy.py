@@ -10,6 +10,7 @@ from ansible_collections.mailhost.mail.plugins.module_utils._postfix_policy impo
     PolicyError,
     bad_networks,
     open_networks,
+    origin_route,
     postfix_list,
     relay_verdict,
 )
@@ -106,3 +107,46 @@ def test_filters_are_the_core_functions():
     assert FILTERS["postfix_bad_networks"]("nonsense") == ["nonsense"]
     assert FILTERS["postfix_open_networks"]("::/0") == ["::/0"]
     assert FILTERS["postfix_list"]("a b") == ["a", "b"]
+
+
+# The host: myorigin = $mydomain, the guide's mydestination, nothing else.
+SWITCH = {"myorigin": "$mydomain", "mydomain": "example.com", "myhostname": "switch.example.com",
+          "mydestination": ["$myhostname", "localhost.$mydomain", "localhost"]}
+
+
+@pytest.mark.parametrize(("settings", "transport", "route", "domain"), [
+    (SWITCH, None, "none", "example.com"),
+    ({**SWITCH, "myorigin": "$myhostname"}, None, "local", "switch.example.com"),
+    ({**SWITCH, "myorigin": "${myhostname}"}, None, "local", "switch.example.com"),
+    ({**SWITCH, "myorigin": None}, None, "local", "switch.example.com"),  # Postfix's default
+    ({**SWITCH, "mydestination": None, "myorigin": "localhost.$mydomain"}, None, "local", "localhost.example.com"),
+    ({**SWITCH, "mydestination": "$myhostname, $mydomain"}, None, "local", "example.com"),
+    ({**SWITCH, "myorigin": "Example.COM."}, {"example.com": "smtp:[hub]"}, "transport", "example.com"),
+    ({**SWITCH, "relayhost": "[smarthost.example.net]:587"}, None, "relayhost", "example.com"),
+    (SWITCH, {"*": "smtp:[hub.example.com]"}, "transport", "example.com"),
+    (SWITCH, {"other.example": "error:no"}, "none", "example.com"),
+    ({**SWITCH, "virtual_alias_domains": ["example.com"]}, None, "virtual", "example.com"),
+    ({**SWITCH, "virtual_mailbox_domains": "$mydomain"}, None, "virtual", "example.com"),
+    ({**SWITCH, "relay_domains": "example.com"}, None, "relay_domains", "example.com"),
+    ({**SWITCH, "mydestination": ["$myhostname", "hash:/etc/postfix/domains"]}, None, "unknown", "example.com"),
+    ({**SWITCH, "relay_domains": "$other_parameter"}, None, "unknown", "example.com"),
+    ({**SWITCH, "myorigin": "/etc/mailname"}, None, "unknown", "/etc/mailname"),
+    ({**SWITCH, "myorigin": "$unknown_parameter"}, None, "unknown", "$unknown_parameter"),
+])
+def test_origin_route(settings, transport, route, domain):
+    result = origin_route(settings, transport)
+    assert (result["route"], result["domain"]) == (route, domain)
+    assert FILTERS["postfix_origin_route"](settings, transport) == result
+
+
+@pytest.mark.parametrize(("settings", "transport"), [
+    ("myorigin = $mydomain", None),
+    (["myorigin"], None),
+    (SWITCH, ["example.com"]),
+    ({**SWITCH, "mydestination": [{"nested": "dict"}]}, None),
+])
+def test_origin_route_bad_input(settings, transport):
+    with pytest.raises(PolicyError):
+        origin_route(settings, transport)
+    with pytest.raises(AnsibleFilterError, match="mailhost.mail.postfix_origin_route"):
+        FILTERS["postfix_origin_route"](settings, transport)
