@@ -46,9 +46,13 @@ venv: $(STAMP) ## Create the virtualenv with ansible, molecule, linters
 
 # The link is replaced only when it is wrong: scenarios running side by side
 # call this target too, and must never see the link missing.
-collection: ## Make the work tree resolvable as mailhost.mail
+collection: venv ## Make the work tree resolvable as mailhost.mail (and link Molecule's docker driver playbooks)
 	mkdir -p $(dir $(COLL_LINK))
 	[ "$$(readlink $(COLL_LINK) || true)" = "$(CURDIR)" ] || ln -sfn $(CURDIR) $(COLL_LINK)
+	# molecule/resources/create.yml lays the shared container definition over
+	# each platform and imports the driver's own create playbook from here.
+	driver=$$($(PY) -c 'import os, molecule_plugins.docker as d; print(os.path.join(os.path.dirname(d.__file__), "playbooks"))')
+	[ "$$(readlink .cache/molecule-docker || true)" = "$$driver" ] || ln -sfn "$$driver" .cache/molecule-docker
 
 testbed: ## Start Docker, the apt cache, and build the local images (FORCE=1 rebuilds)
 	bash $(TESTBED) up $(if $(FORCE),--force,)
