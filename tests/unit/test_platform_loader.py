@@ -74,6 +74,8 @@ def test_no_vars_file_is_silently_ignored(role):
         name, version = match["name"], match["version"]
         below = dict(base)
         layers = [f"{FAMILY[name]}.yml"]
+        if version and name != FAMILY[name]:
+            layers.append(f"{FAMILY[name]}_{version.split('.')[0]}.yml")
         if version:
             layers.append(f"{name}.yml")
             if "." in version:
@@ -95,7 +97,8 @@ PLAY = """
         tasks_from: set_vars.yml
     - name: Print what it loaded
       ansible.builtin.debug:
-        msg: "RESULT {{{{ {{'marker': __fixture_marker | default('base'), 'service': {probe}}} | to_json }}}}"
+        msg: "RESULT {{{{ {{'marker': __fixture_marker | default('base'), 'service': {probe},
+          'db': __postfix_database_type_fallback}} | to_json }}}}"
 """
 
 
@@ -142,4 +145,19 @@ def role_copy(tmp_path):
 ], ids=["debian13-fixture", "debian12", "fedora-by-family", "unknown"])
 def test_loader_finds_a_new_platform_file(tmp_path, role_copy, facts, marker, packages):
     loaded = _load(tmp_path, role_copy, facts)
-    assert loaded == {"marker": marker, "service": packages}
+    assert (loaded["marker"], loaded["service"]) == (marker, packages)
+
+
+@pytest.mark.parametrize(("distribution", "version", "db"), [
+    # RedHat_9.yml reaches RHEL and every EL9 clone through <os_family>_<major>.
+    ("RedHat", "9.4", "hash"),
+    ("Rocky", "9.4", "hash"),
+    ("AlmaLinux", "9.4", "hash"),
+    ("RedHat", "10.0", "lmdb"),
+    ("CentOS", "10", "lmdb"),
+    ("Fedora", "43", "lmdb"),
+])
+def test_el_major_files_reach_the_clones(tmp_path, role_copy, distribution, version, db):
+    facts = {"distribution": distribution, "distribution_version": version,
+             "distribution_major_version": version.split(".")[0], "os_family": "RedHat"}
+    assert _load(tmp_path, role_copy, facts)["db"] == db
