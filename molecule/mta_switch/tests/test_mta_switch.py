@@ -232,7 +232,7 @@ def test_aliases_carry_over(host, mta, expected):
     for alias in expected["aliases"]:
         assert re.search(rf"(?m)^{re.escape(alias)}:[ \t]*root[ \t]*$", aliases), f"{alias} is gone from /etc/aliases"
     if mta == "sendmail":
-        for alias in expected["aliases"]:
+        for alias in [*expected["aliases"], "postmaster"]:
             result = host.run(f"sendmail -bv {alias}")
             assert result.rc == 0, result.stdout + result.stderr
             assert "root... deliverable" in result.stdout, result.stdout
@@ -240,7 +240,7 @@ def test_aliases_carry_over(host, mta, expected):
     else:
         db_type = host.run("postconf -h default_database_type").stdout.strip()
         assert f"{db_type}:/etc/aliases" in host.run("postconf -h alias_maps").stdout
-        for alias in expected["aliases"]:
+        for alias in [*expected["aliases"], "postmaster"]:
             result = host.run(f"postalias -q {alias} {db_type}:/etc/aliases")
             assert result.rc == 0, result.stderr
             assert result.stdout.strip() == "root"
