@@ -165,3 +165,29 @@ def test_renamed_variables_refuses_bad_arguments(tmp_path, args):
     run = _play(tmp_path, [{"mailhost.mail.renamed_variables": args}])
     assert run.returncode != 0
     assert "names must be a dict" in run.stdout or "removed_in must be" in run.stdout, run.stdout
+
+
+# Task files with these names mean the same in every role; a role may add
+# files of its own (a provider, a step of a switch), but not other words for these.
+TASK_FILES = {
+    "set_vars.yml": "the platform loader",
+    "validate_vars.yml": "checks of the variables alone, before the host changes",
+    "install.yml": "the packages",
+    "configure.yml": "the files",
+    "verify.yml": "checks that ask the host or a server",
+    "service.yml": "the service's state",
+}
+SYNONYMS = {"validate.yml", "check.yml", "checks.yml", "vars.yml", "packages.yml", "config.yml", "services.yml",
+            "test.yml", "assert.yml"}
+
+
+@pytest.mark.parametrize("role", sorted(p.name for p in ROLES.iterdir() if p.is_dir()))
+def test_task_files_share_one_vocabulary(role):
+    names = {p.name for p in (ROLES / role / "tasks").glob("*.yml")}
+    assert not names & SYNONYMS, f"{role} has {sorted(names & SYNONYMS)}: use one of {sorted(TASK_FILES)}"
+    validate = ROLES / role / "tasks" / "validate_vars.yml"
+    if validate.is_file():
+        modules = {key for task in _tasks(validate) for key in task if "." in key}
+        allowed = {"ansible.builtin.assert", "ansible.builtin.fail", "ansible.builtin.debug",
+                   "ansible.builtin.set_fact", "mailhost.mail.renamed_variables"}
+        assert modules <= allowed, f"{role}: validate_vars.yml must only read variables, not run {modules - allowed}"

@@ -1,16 +1,44 @@
-"""ldap_aliases against a real OpenLDAP: lookups, composition, delivery, secrets."""
+"""ldap_aliases against a real OpenLDAP: lookups, registration, composition by postfix, delivery, secrets."""
 
+import json
 import os
-import subprocess
+import re
+import sys
 import uuid
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "molecule", "resources"))
+import scenario_playbook  # noqa: E402
 
 testinfra_hosts = ["mh-ldap_aliases-mail"]
 
 BIND_PW = "postfix-bind-secret"
 WRONG_PW = "wrong-bind-secret"
 TABLE = "/etc/postfix/ldap-aliases.cf"
+RETIRED = "/etc/postfix/ldap-retired.cf"
+REGISTRY = "/etc/postfix/mailhost.d/ldap_aliases.json"
+CONVERGED_REGISTRATION = {
+    "alias_maps": ["ldap:%s" % TABLE],
+    "virtual_alias_maps": ["ldap:/etc/postfix/ldap-virtual.cf"],
+}
+
+
+def run_playbook(playbook, *args):
+    """Run one of the scenario's playbooks against its inventory; return (rc, output)."""
+    return scenario_playbook.run_playbook(__file__, playbook, *args)
+
+
+def handler_result(output, name):
+    """What the named postfix handler printed in a run: 'changed', 'ok', 'skipping', or None if it never ran."""
+    header = "RUNNING HANDLER [mailhost.mail.postfix : %s]" % name
+    if header not in output:
+        return None
+    section = re.split(r"^(?:RUNNING HANDLER|TASK|PLAY) \[|^PLAY RECAP", output.split(header, 1)[1], flags=re.M)[0]
+    for word in ("changed", "ok", "skipping"):
+        if "%s: [mh-ldap_aliases-mail]" % word in section:
+            return word
+    return section.strip()[:300]
 
 
 def postmap(host, key, table):
@@ -73,14 +101,9 @@ def test_maps_are_composed_after_the_local_map(host):
 
 
 def test_maps_are_registered_for_the_postfix_role(host):
-    registry = host.file("/etc/postfix/mailhost.d/ldap_aliases.json")
+    registry = host.file(REGISTRY)
     assert registry.mode == 0o644
-    import json
-
-    assert json.loads(registry.content_string) == {
-        "alias_maps": ["ldap:%s" % TABLE],
-        "virtual_alias_maps": ["ldap:/etc/postfix/ldap-virtual.cf"],
-    }
+    assert json.loads(registry.content_string) == CONVERGED_REGISTRATION
 
 
 @pytest.mark.parametrize("name", ["aliases", "virtual", "aliases-starttls", "aliases-ldaps"])
@@ -97,7 +120,7 @@ def test_absent_table_is_removed(host):
 
 
 def test_password_stays_out_of_main_cf(host):
-    for path in ("/etc/postfix/main.cf", "/etc/postfix/master.cf", "/etc/postfix/mailhost.d/ldap_aliases.json"):
+    for path in ("/etc/postfix/main.cf", "/etc/postfix/master.cf", REGISTRY):
         assert BIND_PW not in host.file(path).content_string, path
     assert BIND_PW not in host.check_output("postconf -n")
 
@@ -145,24 +168,8 @@ def test_check_mode_reports_drift_without_showing_or_fixing_it(host):
     tamper = host.run("cp -p %s /tmp/table.bak && sed -i 's/^timeout = .*/timeout = 9/' %s", TABLE, TABLE)
     assert tamper.rc == 0, tamper.stderr
     try:
-        scenario = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
-        run = subprocess.run(
-            [
-                "ansible-playbook",
-                "-i",
-                os.environ["MOLECULE_INVENTORY_FILE"],
-                "--check",
-                "--diff",
-                "-vv",
-                os.path.join(scenario, "converge.yml"),
-            ],
-            capture_output=True,
-            text=True,
-            env=dict(os.environ, ANSIBLE_FORCE_COLOR="false"),
-            check=False,
-        )
-        output = run.stdout + run.stderr
-        assert run.returncode == 0, output[-3000:]
+        rc, output = run_playbook("converge.yml", "--check", "--diff", "-vv")
+        assert rc == 0, output[-3000:]
         assert BIND_PW not in output
         assert WRONG_PW not in output
         recap = output.split("PLAY RECAP")[-1].split("mh-ldap_aliases-mail")[1].split("\n")[0]
@@ -170,3 +177,36 @@ def test_check_mode_reports_drift_without_showing_or_fixing_it(host):
         assert "timeout = 9" in host.file(TABLE).content_string
     finally:
         assert host.run("mv /tmp/table.bak %s", TABLE).rc == 0
+
+
+def test_a_table_put_live_is_composed_and_taken_away_again(host):
+    """state: absent drops the table from the registration, so the postfix role drops it from main.cf."""
+    rc, output = run_playbook("mail_host.yml", "-e", "mh_retired_state=present")
+    try:
+        assert rc == 0, output[-3000:]
+        assert BIND_PW not in output
+        assert host.file(RETIRED).exists
+        assert json.loads(host.file(REGISTRY).content_string)["alias_maps"] == ["ldap:%s" % TABLE, "ldap:%s" % RETIRED]
+        assert host.check_output("postconf -h alias_maps").endswith(", ldap:%s, ldap:%s" % (TABLE, RETIRED))
+        assert postmap(host, "sales", RETIRED).stdout.strip() == "bob"
+    finally:
+        rc, output = run_playbook("mail_host.yml")
+    assert rc == 0, output[-3000:]
+    assert not host.file(RETIRED).exists
+    assert json.loads(host.file(REGISTRY).content_string) == CONVERGED_REGISTRATION
+    assert "retired" not in host.check_output("postconf -h alias_maps")
+    assert host.run("postfix check").rc == 0
+
+
+def test_a_changed_table_reloads_postfix_through_the_postfix_role(host):
+    """Only a table changes: main.cf stays, and the postfix role's handlers check and reload on the bus topic."""
+    main_cf = host.file("/etc/postfix/main.cf").sha256sum
+    tamper = host.run("sed -i 's/^timeout = .*/timeout = 9/' %s", TABLE)
+    assert tamper.rc == 0, tamper.stderr
+    rc, output = run_playbook("mail_host.yml")
+    assert rc == 0, output[-3000:]
+    assert "timeout = 5" in host.file(TABLE).content_string
+    assert host.file("/etc/postfix/main.cf").sha256sum == main_cf
+    assert handler_result(output, "Check postfix configuration") == "ok", output[-3000:]
+    assert handler_result(output, "Reload postfix") == "changed", output[-3000:]
+    assert "ldap_aliases : " not in output.split("RUNNING HANDLER", 1)[1].split("PLAY RECAP")[0]
