@@ -191,3 +191,19 @@ def test_task_files_share_one_vocabulary(role):
         allowed = {"ansible.builtin.assert", "ansible.builtin.fail", "ansible.builtin.debug",
                    "ansible.builtin.set_fact", "mailhost.mail.renamed_variables"}
         assert modules <= allowed, f"{role}: validate_vars.yml must only read variables, not run {modules - allowed}"
+
+
+@pytest.mark.parametrize("role", ["postfix", "dovecot", "sendmail", "ldap_aliases"])
+def test_one_check_mode_idiom_for_not_installed_yet(role):
+    """Each role that installs packages says once whether they are there, in the same words."""
+    facts = {}
+    for path in (ROLES / role / "tasks").glob("*.yml"):
+        for task in _tasks(path):
+            facts.update((task.get("ansible.builtin.set_fact") or {}))
+    name = f"__{role}_installed"
+    assert name in facts, f"{role} does not set {name}"
+    dry_run = "__sendmail_dry_run" if role == "sendmail" else "ansible_check_mode"
+    assert facts[name] == "{{ not (%s and __%s_install is changed) }}" % (dry_run, role)
+    text = "".join(p.read_text() for p in (ROLES / role).glob("*/*.yml"))
+    assert f"__{role}_install is changed" not in text.replace(facts[name], ""), (
+        f"{role} tests '__{role}_install is changed' itself instead of {name}")
