@@ -94,6 +94,20 @@ def test_default_listens_on_localhost_only(client):
     assert "0.0.0.0:25 " not in listening and "*:25 " not in listening
 
 
+def test_defaults_deliver_to_a_local_user_without_a_domain(client):
+    """Issue 20: with the role's defaults, sendmail carol stays on the host and reaches carol's mailbox."""
+    token = uuid.uuid4().hex
+    client.check_output("printf 'Subject: %s\\n\\nhi\\n' | /usr/sbin/sendmail -i carol" % token)
+    _wait_for_mail(client, "/var/mail/carol", token)
+
+
+def test_defaults_return_undeliverable_local_mail_to_root(client):
+    """A local user that does not exist: the bounce reaches root's mailbox, nothing is dropped."""
+    token = uuid.uuid4().hex
+    client.check_output("printf 'Subject: %s\\n\\nhi\\n' | /usr/sbin/sendmail -i -f root nosuchuser" % token)
+    _wait_for_mail(client, "/var/mail/root", token)
+
+
 def test_mail_from_another_host_reaches_the_mailbox(host, client):
     token = uuid.uuid4().hex
     body = "From: dave@example.net\nTo: alice@example.com\nSubject: %s\n\nhello\n" % token
