@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Map modules benchmark: ours vs lineinfile loop + handler vs makemap/postmap alone.
 # Starts (or reuses) two test containers, one with sendmail-bin and one with postfix,
-# and removes the ones it started unless KEEP=1. Env: SMALL_N (1000), BIG_N (100000), LINEINFILE_TARGETS (postfix sendmail), LINEINFILE_RERUN (0).
+# and removes the ones it started unless KEEP=1. Env: SMALL_N (1000), BIG_N (100000), LINEINFILE_TARGETS (postfix sendmail), LINEINFILE_RERUN (0),
+# BENCH_TARGETS (sendmail postfix issue20; issue20 is issue 20's virtusertable case, on the sendmail container), ISSUE20_ATTEMPTS (3).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -32,6 +33,7 @@ start() {  # name packages...
     echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
     apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "$@" >/dev/null' _ "$@"
 }
-start "$BENCH_SENDMAIL" sendmail-bin
-start "$BENCH_POSTFIX" postfix
+export BENCH_TARGETS=${BENCH_TARGETS:-sendmail postfix issue20}
+case " $BENCH_TARGETS " in *" sendmail "*|*" issue20 "*) start "$BENCH_SENDMAIL" sendmail-bin ;; esac
+case " $BENCH_TARGETS " in *" postfix "*) start "$BENCH_POSTFIX" postfix ;; esac
 "$VENV/bin/python" bench/maps/bench.py

@@ -6,19 +6,18 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import tempfile
 import time
 from dataclasses import dataclass
 from typing import Optional
 
-from ansible_collections.mailhost.mail.plugins.module_utils._maps import (
-    MapError,
-    MapSpec,
-    apply_entries,
-    parse_entries,
-    unified_diff,
-)
+from ansible_collections.mailhost.mail.plugins.module_utils._maps.apply import apply_entries
+from ansible_collections.mailhost.mail.plugins.module_utils._maps.diff import unified_diff
+from ansible_collections.mailhost.mail.plugins.module_utils._maps.entries import parse_entries
+from ansible_collections.mailhost.mail.plugins.module_utils._maps.model import MapError
+from ansible_collections.mailhost.mail.plugins.module_utils._maps.specs import MapSpec
 from ansible_collections.mailhost.mail.plugins.module_utils._textfile import C_LOCALE, read_text, replace_text
 
 # Database file suffix per type, as makemap, postmap and postalias create them.
@@ -30,6 +29,10 @@ KNOWN_ALIAS_FILES = ("/etc/aliases", "/etc/mail/aliases", "/etc/postfix/aliases"
 DIFF_INLINE_MAX = 104448
 # Above this many entries, the result's invocation does not echo the entries back to the controller.
 ECHO_ENTRIES_MAX = 1000
+# A result key the action plugin (plugin_utils/_map_action.py) turns back into ``added``: a large
+# list as one JSON text costs one string in AnsibleModule's no_log walk and the JSON round trip,
+# instead of one object per key.
+ADDED_AS_TEXT_KEY = "_mailhost_added_json"
 
 COMMON_ARGUMENT_SPEC = dict(
     entries=dict(type="raw"),
@@ -185,6 +188,8 @@ def run_map_module(module, spec: MapSpec, rebuilder: Optional[Rebuilder]) -> Non
             res["diff"] = dict(before=before, after=after, before_header=before_header, after_header=after_header)
         else:
             res["diff"] = dict(prepared=unified_diff(before, result.changes, before_header, after_header))
+    if len(result.added) > ECHO_ENTRIES_MAX:
+        res[ADDED_AS_TEXT_KEY] = json.dumps(res.pop("added"), ensure_ascii=False, separators=(",", ":"))
     if len(entries) > ECHO_ENTRIES_MAX:
         # AnsibleModule echoes all parameters back as the invocation, then scans and serialises them again:
         # for 100,000 entries that is megabytes and seconds. Name how many were given instead.

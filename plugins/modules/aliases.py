@@ -124,7 +124,7 @@ from ansible_collections.mailhost.mail.plugins.module_utils._mapfile import (  #
     postfix_default_db_type,
     run_map_module,
 )
-from ansible_collections.mailhost.mail.plugins.module_utils._maps import ALIASES_SPEC  # noqa: E402
+from ansible_collections.mailhost.mail.plugins.module_utils._maps.specs import ALIASES_SPEC  # noqa: E402
 
 
 def main() -> None:

@@ -119,7 +119,7 @@ from ansible_collections.mailhost.mail.plugins.module_utils._mapfile import (  #
     makemap_rebuilder,
     run_map_module,
 )
-from ansible_collections.mailhost.mail.plugins.module_utils._maps import SENDMAIL_SPECS  # noqa: E402
+from ansible_collections.mailhost.mail.plugins.module_utils._maps.specs import SENDMAIL_SPECS  # noqa: E402
 
 
 def main() -> None:

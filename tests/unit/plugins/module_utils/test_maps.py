@@ -6,20 +6,20 @@ import json
 
 import pytest
 
-from ansible_collections.mailhost.mail.plugins.module_utils._maps import (
-    ALIASES_SPEC,
+from ansible_collections.mailhost.mail.plugins.module_utils._maps.apply import apply_entries
+from ansible_collections.mailhost.mail.plugins.module_utils._maps.entries import parse_entries
+from ansible_collections.mailhost.mail.plugins.module_utils._maps.model import (
     FORMAT_ALIASES,
     FORMAT_POSTFIX,
     FORMAT_SENDMAIL,
-    POSTFIX_SPECS,
-    SENDMAIL_SPECS,
     Entry,
     MapError,
-    apply_entries,
-    detect_newline,
-    parse_entries,
-    fold_key,
-    parse_map,
+)
+from ansible_collections.mailhost.mail.plugins.module_utils._maps.parse import detect_newline, fold_key, parse_map
+from ansible_collections.mailhost.mail.plugins.module_utils._maps.specs import (
+    ALIASES_SPEC,
+    POSTFIX_SPECS,
+    SENDMAIL_SPECS,
     split_recipients,
 )
 

@@ -8,14 +8,14 @@ import re
 
 import pytest
 
-from ansible_collections.mailhost.mail.plugins.module_utils._maps import (
+from ansible_collections.mailhost.mail.plugins.module_utils._maps.apply import apply_entries
+from ansible_collections.mailhost.mail.plugins.module_utils._maps.diff import unified_diff
+from ansible_collections.mailhost.mail.plugins.module_utils._maps.entries import parse_entries
+from ansible_collections.mailhost.mail.plugins.module_utils._maps.model import MapError
+from ansible_collections.mailhost.mail.plugins.module_utils._maps.specs import (
     ALIASES_SPEC,
     POSTFIX_SPECS,
     SENDMAIL_SPECS,
-    MapError,
-    apply_entries,
-    parse_entries,
-    unified_diff,
 )
 
 VUT = SENDMAIL_SPECS["virtusertable"]
@@ -162,6 +162,23 @@ def test_whole_file_fast_path_agrees_with_parser(spec, raw):
     assert result.content == written and not result.changed
 
 
+@pytest.mark.parametrize("spec, raw", [
+    (VUT, {"u%d@a.example" % i: "t%d@b.example" % i for i in range(50)}),
+    (VIRTUAL, {"u%d@a.example" % i: ["t%d@b.example" % i, "x@b.example"] for i in range(50)}),
+    (ALIASES_SPEC, {"list %d" % i: ["a", "|/bin/x %d" % i] for i in range(50)}),
+])
+def test_new_map_fast_path_agrees_with_parser(spec, raw):
+    entries = parse_entries(raw, spec) + parse_entries(["gone@a.example"], spec, "absent")
+    fast = apply_entries("", entries, spec)
+    slow = apply_entries("# forces the parser\n", entries, spec)
+    assert "# forces the parser\n" + fast.content == slow.content
+    assert (fast.added, fast.updated, fast.removed) == (slow.added, slow.updated, slow.removed)
+    assert [(start + 1, count, lines) for start, count, lines in fast.changes] == slow.changes
+    assert unified_diff("", fast.changes, "a", "b") == difflib_diff("", fast.content)
+    empty = apply_entries("", entries[-1:], spec)
+    assert (empty.content, empty.changed, empty.changes) == ("", False, [])
+
+
 TRICKY = [
     "user@example.com", "@example.com", "a.b+c=d@sub.example.com", "%1@example.net", "bob", "-x@example.com",
     "x@-bad.example", "x@bad-.example", "x@ex_ample.com", "x@.example", "x@example..com", "x@example.com.",
@@ -169,13 +186,14 @@ TRICKY = [
     "smtp:", ":", "a:b:c", "#hash", "x#y", "a,b", ",a", "a,", "white space", " lead", "trail ", "tab\there",
     "new\nline", "cr\rline", "nbsp\u00a0x", "line\u2028sep", "ünï@example.com", "x@ünï.example", "q\"uote", "(paren)",
     "|/bin/cmd", "/var/file", ":include:/etc/list", "", "@", "user@", "a@b", "under_score", "1.2.3.4", "[::1]",
+    "a..b@example.com", "x@a.-b.example", "a-@b-c.example", "x@a--b.example", "x@b.example-", "UP@Example.COM",
 ]
 
 
 @pytest.mark.parametrize("spec", list(SENDMAIL_SPECS.values()) + list(POSTFIX_SPECS.values()) + [ALIASES_SPEC],
                          ids=lambda spec: "%s-%s" % (spec.format, spec.name))
 def test_plain_check_agrees_with_validators(spec, monkeypatch):
-    from ansible_collections.mailhost.mail.plugins.module_utils import _maps
+    from ansible_collections.mailhost.mail.plugins.module_utils._maps import entries as _maps_entries
 
     def outcome(raw):
         try:
@@ -188,19 +206,19 @@ def test_plain_check_agrees_with_validators(spec, monkeypatch):
         for value in TRICKY:
             raw = dict(filler)
             raw[key] = value
-            monkeypatch.setattr(_maps, "PLAIN_CHECK_MIN", 10**9)
+            monkeypatch.setattr(_maps_entries, "PLAIN_CHECK_MIN", 10**9)
             slow = outcome(raw)
-            monkeypatch.setattr(_maps, "PLAIN_CHECK_MIN", 1)
+            monkeypatch.setattr(_maps_entries, "PLAIN_CHECK_MIN", 1)
             assert outcome(raw) == slow, (key, value)
-            plain = _maps._plain_entries(raw, spec)
+            plain = _maps_entries._plain_entries(raw, spec)
             if plain is not None:  # the plain forms accept only what the validators accept, unchanged
                 assert plain == slow, (key, value)
 
 
 def test_plain_check_duplicates_and_types_fall_back(monkeypatch):
-    from ansible_collections.mailhost.mail.plugins.module_utils import _maps
+    from ansible_collections.mailhost.mail.plugins.module_utils._maps import entries as _maps_entries
 
-    monkeypatch.setattr(_maps, "PLAIN_CHECK_MIN", 1)
+    monkeypatch.setattr(_maps_entries, "PLAIN_CHECK_MIN", 1)
     with pytest.raises(MapError, match="duplicate key"):
         parse_entries({"A@example.com": "x", "a@example.com": "y"}, VUT)
     assert parse_entries({"a@example.com": ["x@example.net", "y@example.net"]}, VIRTUAL)[0].value == \
