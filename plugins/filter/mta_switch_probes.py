@@ -4,32 +4,22 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
 from ansible_collections.mailhost.mail.plugins.module_utils._mta_switch import (
     ProbeError,
     program_faults,
     program_owner,
     results_by_item,
 )
-
-
-def _wrap(name, function):
-    def call(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except ProbeError as exc:
-            raise AnsibleFilterError("mailhost.mail.%s: %s" % (name, exc)) from exc
-    call.__name__ = name
-    call.__doc__ = function.__doc__
-    return call
+from ansible_collections.mailhost.mail.plugins.plugin_utils._filters import filter_map
 
 
 class FilterModule:
     """mta_switch probe filters."""
 
     def filters(self):
-        return {
-            "mta_switch_results": _wrap("mta_switch_results", results_by_item),
-            "mta_switch_owner": _wrap("mta_switch_owner", program_owner),
-            "mta_switch_program_faults": _wrap("mta_switch_program_faults", program_faults),
-        }
+        return filter_map(
+            ProbeError,
+            mta_switch_results=results_by_item,
+            mta_switch_owner=program_owner,
+            mta_switch_program_faults=program_faults,
+        )

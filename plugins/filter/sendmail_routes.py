@@ -4,25 +4,15 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
 from ansible_collections.mailhost.mail.plugins.module_utils._sendmail_routes import RouteError, cf_routes
-
-
-def _wrap(name, function):
-    def call(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except RouteError as exc:
-            raise AnsibleFilterError("mailhost.mail.%s: %s" % (name, exc)) from exc
-    call.__name__ = name
-    call.__doc__ = function.__doc__
-    return call
+from ansible_collections.mailhost.mail.plugins.plugin_utils._filters import filter_map
 
 
 class FilterModule:
     """Sendmail route filters."""
 
     def filters(self):
-        return {
-            "sendmail_cf_routes": _wrap("sendmail_cf_routes", cf_routes),
-        }
+        return filter_map(
+            RouteError,
+            sendmail_cf_routes=cf_routes,
+        )

@@ -33,6 +33,7 @@ ECHO_ENTRIES_MAX = 1000
 # list as one JSON text costs one string in AnsibleModule's no_log walk and the JSON round trip,
 # instead of one object per key.
 ADDED_AS_TEXT_KEY = "_mailhost_added_json"
+ADDED_AS_TEXT_MIN = 1000
 
 COMMON_ARGUMENT_SPEC = dict(
     entries=dict(type="raw"),
@@ -188,7 +189,7 @@ def run_map_module(module, spec: MapSpec, rebuilder: Optional[Rebuilder]) -> Non
             res["diff"] = dict(before=before, after=after, before_header=before_header, after_header=after_header)
         else:
             res["diff"] = dict(prepared=unified_diff(before, result.changes, before_header, after_header))
-    if len(result.added) > ECHO_ENTRIES_MAX:
+    if len(result.added) >= ADDED_AS_TEXT_MIN:
         res[ADDED_AS_TEXT_KEY] = json.dumps(res.pop("added"), ensure_ascii=False, separators=(",", ":"))
     if len(entries) > ECHO_ENTRIES_MAX:
         # AnsibleModule echoes all parameters back as the invocation, then scans and serialises them again:

@@ -13,22 +13,20 @@ description:
     defined for the host, it emits an Ansible deprecation warning (the C([DEPRECATION WARNING]) channel, which
     C(deprecation_warnings=False) silences) naming the new name and the release that drops the old one.
   - It reads variables only; it runs on the controller and never contacts the host.
-author:
-  - mailhost.mail maintainers (@mailhost)
-extends_documentation_fragment:
-  - mailhost.mail._attributes
-  - mailhost.mail._attributes.PLATFORM
 attributes:
-  check_mode:
-    support: full
-    details: Nothing changes in either mode.
-  diff_mode:
-    support: none
-  action:
-    description: Runs on the controller as an action plugin; there is no module code on the host.
-    support: full
   platform:
     platforms: all
+  diff_mode:
+    support: none
+  check_mode:
+    details: Nothing changes in either mode, and no module code runs on the host.
+    support: full
+extends_documentation_fragment:
+  - mailhost.mail._attributes.ACTION_PLUGIN
+  - mailhost.mail._attributes.PLATFORM
+  - mailhost.mail._attributes
+author:
+  - mailhost.mail maintainers (@mailhost)
 options:
   names:
     description: Old variable name to new variable name.

@@ -196,22 +196,28 @@ def test_the_role_sets_the_tls_floor(host):
     assert "ssl_min_protocol = TLSv1.2" in host.file("/etc/dovecot/dovecot.conf").content_string
 
 
-def test_postfix_delivers_through_lmtp_and_imap_fetches(client):
-    subject = f"imap-{uuid.uuid4().hex}"
-    send_through_postfix(client, "alice@example.org", subject)
-    out = ok(client, f"""
+def _imap_wait(user, password, subject, then):
+    """Client code: log in over 993, wait (at most 30 s) for the subject in INBOX, then run ``then``."""
+    return f"""
         with imaplib.IMAP4_SSL(SERVER, 993, ssl_context=ctx, timeout=30) as m:
-            m.login("alice@example.org", "alice-virtual-pw")
+            m.login({user!r}, {password!r})
             for _ in range(60):
                 m.select("INBOX")
                 typ, found = m.search(None, "SUBJECT", {subject!r})
                 if found[0]:
                     break
                 time.sleep(0.5)
+""" + then
+
+
+def test_postfix_delivers_through_lmtp_and_imap_fetches(client):
+    subject = f"imap-{uuid.uuid4().hex}"
+    send_through_postfix(client, "alice@example.org", subject)
+    out = ok(client, _imap_wait("alice@example.org", "alice-virtual-pw", subject, """
             num = found[0].split()[-1]
             typ, data = m.fetch(num, "(RFC822)")
             print(data[0][1].decode())
-    """)
+    """))
     assert f"Subject: {subject}" in out
     assert f"body {subject}" in out
     assert "with LMTP" in out  # Dovecot's Received header
@@ -257,17 +263,9 @@ def test_postfix_delivers_local_mail_to_a_system_user(client):
     the system user by the local part."""
     subject = f"local-{uuid.uuid4().hex}"
     send_through_postfix(client, "bob@mail.example.com", subject)
-    out = ok(client, f"""
-        with imaplib.IMAP4_SSL(SERVER, 993, ssl_context=ctx, timeout=30) as m:
-            m.login("bob", "bob-system-pw")
-            for _ in range(60):
-                m.select("INBOX")
-                typ, found = m.search(None, "SUBJECT", {subject!r})
-                if found[0]:
-                    break
-                time.sleep(0.5)
+    out = ok(client, _imap_wait("bob", "bob-system-pw", subject, """
             print("FOUND", found[0].decode())
-    """)
+    """))
     assert out.split("FOUND", 1)[1].strip(), out
 
 

@@ -12,8 +12,8 @@ from ansible_collections.mailhost.mail.plugins.module_utils._postfix_policy impo
     open_networks,
     origin_route,
     postfix_list,
-    relay_verdict,
 )
+from ansible_collections.mailhost.mail.plugins.module_utils._postfix_policy import relay_verdict
 
 FILTERS = FilterModule().filters()
 

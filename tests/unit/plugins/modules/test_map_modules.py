@@ -226,3 +226,14 @@ def test_many_entries_are_not_echoed_back(tmp_path, capsys, stubs, monkeypatch):
     assert result["added"] == ["a@example.com", "b@example.com"]
     assert result["invocation"]["module_args"]["entries"] == "(2 entries, not echoed back)"
     assert result["invocation"]["module_args"]["mode"] == "0640"
+
+
+def test_a_large_added_list_travels_as_one_json_text(tmp_path, capsys, stubs, monkeypatch):
+    from ansible_collections.mailhost.mail.plugins.module_utils import _mapfile
+    from ansible_collections.mailhost.mail.plugins.plugin_utils._map_action import decode_added
+
+    monkeypatch.setattr(_mapfile, "ADDED_AS_TEXT_MIN", 2)
+    many = {"a@example.com": "bob", "b@example.com": "carol"}
+    result = run_module(virtusertable, {"path": str(tmp_path / "virtusertable"), "entries": many}, capsys)
+    assert "added" not in result and isinstance(result["_mailhost_added_json"], str)
+    assert decode_added(result)["added"] == ["a@example.com", "b@example.com"]
