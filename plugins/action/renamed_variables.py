@@ -28,7 +28,9 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("removed_in must be the collection version that drops the old names")
         renamed = {old: new for old, new in names.items() if old in task_vars}
         for old, new in sorted(renamed.items()):
-            display.deprecated(
+            # The version is the calling role's, given as an argument: this plugin is the
+            # collection's one place that turns a role's renames into deprecation warnings.
+            display.deprecated(  # pylint: disable=collection-invalid-deprecated-version
                 msg="The variable %s is now %s; the old name is still read" % (old, new),
                 version=removed_in,
                 collection_name="mailhost.mail",

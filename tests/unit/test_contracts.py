@@ -83,7 +83,7 @@ def test_every_listen_topic_is_a_bus_topic():
 def test_certificate_topic_reaches_every_service_and_tls_cert_listens_itself():
     listeners = _listeners()["mailhost.mail : certificate changed"]
     assert {"tls_cert", "postfix", "dovecot", "sendmail"} <= listeners
-    notifiers = {str(p) for p, _, n in _notifications() if n == "mailhost.mail : certificate changed"}
+    notifiers = {str(p) for p, _task, n in _notifications() if n == "mailhost.mail : certificate changed"}
     assert notifiers and all(p.startswith("roles/tls_cert/") for p in notifiers), notifiers
 
 

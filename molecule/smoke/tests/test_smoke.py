@@ -28,7 +28,7 @@ def test_converge_left_its_marker(host):
 
 def _mailbox_with(host, path, token, seconds=60):
     """The mailbox text once it holds token, polling for at most seconds."""
-    for _ in range(seconds):
+    for _attempt in range(seconds):
         text = host.run("cat %s 2>/dev/null" % path).stdout
         if token in text:
             return text
