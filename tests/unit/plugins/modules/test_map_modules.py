@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import os
 import time
 
@@ -219,13 +221,18 @@ def test_many_entries_are_not_echoed_back(tmp_path, capsys, stubs, monkeypatch):
 
     path = str(tmp_path / "virtusertable")
     few = run_module(virtusertable, {"path": path, "entries": GUIDE}, capsys)
-    assert few["invocation"]["module_args"]["entries"] == GUIDE
+    # ansible-core 2.21 no longer has AnsibleModule echo its parameters at all;
+    # before it, small entry sets come back as given.
+    if "invocation" in few:
+        assert few["invocation"]["module_args"]["entries"] == GUIDE
     monkeypatch.setattr(_mapfile, "ECHO_ENTRIES_MAX", 1)
     many = {"a@example.com": "bob", "b@example.com": "carol"}
     result = run_module(virtusertable, {"path": path, "entries": many, "mode": "0640"}, capsys)
     assert result["added"] == ["a@example.com", "b@example.com"]
-    assert result["invocation"]["module_args"]["entries"] == "(2 entries, not echoed back)"
-    assert result["invocation"]["module_args"]["mode"] == "0640"
+    assert "carol" not in json.dumps(result.get("invocation", {}))
+    if "invocation" in few:
+        assert result["invocation"]["module_args"]["entries"] == "(2 entries, not echoed back)"
+        assert result["invocation"]["module_args"]["mode"] == "0640"
 
 
 def test_a_large_added_list_travels_as_one_json_text(tmp_path, capsys, stubs, monkeypatch):
