@@ -27,11 +27,15 @@ DISTRO_SCENARIOS ?= smoke tls_cert dovecot postfix sendmail
 MOLECULE_JOBS ?= 2
 MOLECULE_DISTRO ?= debian12
 SCENARIO    ?= smoke
+# ansible-core series that `make versions` (and so `make test`) runs sanity and
+# the unit tests on, in Debian 13 containers (Python 3.13), beside the venv's 2.19.
+# meta/runtime.yml's requires_ansible states the tested range. Empty: skipped.
+ANSIBLE_SERIES ?= 2.20 2.21
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT):$(CURDIR)/$(VENV)/lib/python3.11/site-packages
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: docs help venv collection testbed lint sanity unit molecule molecule-all test build demo demo-clean bench clean
+.PHONY: docs help venv collection testbed lint sanity release-check unit versions molecule molecule-all test build ee demo demo-clean bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -57,13 +61,17 @@ collection: venv ## Make the work tree resolvable as mailhost.mail (and link Mol
 testbed: ## Start Docker, the apt cache, and build the local images (FORCE=1 rebuilds)
 	bash $(TESTBED) up $(if $(FORCE),--force,)
 
-lint: venv collection ## ansible-lint (production), yamllint, ruff, ansible-test sanity
+lint: venv collection ## ansible-lint (production), yamllint, ruff, ansible-test sanity, release checks
 	@t0=$$(date +%s)
 	$(BIN)/yamllint -s .
 	$(BIN)/ruff check .
 	$(BIN)/ansible-lint --profile production --offline
 	$(MAKE) --no-print-directory sanity
+	$(MAKE) --no-print-directory release-check
 	echo "[stage] lint: $$(( $$(date +%s) - t0 ))s"
+
+release-check: venv ## galaxy-importer on the tarball, antsibull-docs lint, antsibull-changelog release (throwaway copy), workflow schema
+	bash tests/release/check.sh
 
 sanity: venv ## ansible-test sanity on a copy assembled as ansible_collections/mailhost/mail
 	bash tests/sanity/run.sh
@@ -74,6 +82,9 @@ unit: venv collection ## pytest unit tests for module_utils and modules, plus th
 	bash tests/build/check_install.sh
 	echo "[stage] unit: $$(( $$(date +%s) - t0 ))s"
 
+versions: venv testbed ## sanity + unit tests on the ANSIBLE_SERIES ansible-core releases in Debian 13 containers
+	bash tests/versions/run.sh $(ANSIBLE_SERIES)
+
 molecule: venv collection testbed ## Run one scenario: make molecule SCENARIO=postfix [MOLECULE_DISTRO=debian13]
 	@t0=$$(date +%s)
 	export MOLECULE_DISTRO=$(MOLECULE_DISTRO)
@@ -82,8 +93,8 @@ molecule: venv collection testbed ## Run one scenario: make molecule SCENARIO=po
 	$(BIN)/molecule test -s $(SCENARIO)
 	echo "[stage] molecule $(SCENARIO) on $(MOLECULE_DISTRO): $$(( $$(date +%s) - t0 ))s"
 
-molecule-all: venv collection testbed ## Every scenario on debian12, DISTRO_SCENARIOS on the other TEST_DISTROS, MOLECULE_JOBS at a time
-	pairs=""
+molecule-all: venv collection testbed ## Every scenario on debian12, DISTRO_SCENARIOS on the other TEST_DISTROS, MOLECULE_JOBS at a time (+ `make versions` beside them)
+	pairs="$(if $(strip $(ANSIBLE_SERIES)),versions:debian13,)"
 	for d in $(TEST_DISTROS); do
 	  list="$(SCENARIOS)"; [ "$$d" = debian12 ] || list="$(DISTRO_SCENARIOS)"
 	  for s in $$list; do pairs="$$pairs $$s:$$d"; done
@@ -99,6 +110,9 @@ test: ## Everything CI runs: lint, unit tests, every Molecule scenario
 
 build: venv ## Build the collection tarball
 	$(BIN)/ansible-galaxy collection build --force --output-path build/
+
+ee: venv collection testbed ## Build the execution environment (ansible-builder, local base) and run the demo's site.yml in it
+	bash tests/ee/run.sh all
 
 demo: venv collection testbed ## Start a local fleet, run playbooks/site.yml on it, prove mail flows
 	bash demo/demo.sh up

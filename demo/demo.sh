@@ -5,6 +5,9 @@
 #   demo.sh up      start (or reuse) the fleet, converge it, prove mail flows
 #   demo.sh clean   remove the fleet's containers and network
 #
+# MAILHOST_DEMO_EE=IMAGE runs site.yml inside that execution environment with
+# ansible-runner (tests/ee/runner.sh; `make ee` builds and uses one).
+#
 # `make demo` runs `up` after it made the venv, the collection symlink and the
 # test bed. Running `up` again re-converges the same fleet and reports whether
 # the run changed anything (it should not).
@@ -119,9 +122,14 @@ recap_sum() {
 }
 
 run_playbook() {
-  local label="$1" log="$2"; shift 2
+  local label="$1" log="$2" cmd=("$BIN/ansible-playbook"); shift 2
+  # --in-ee: the collection's site playbook inside the execution environment
+  # MAILHOST_DEMO_EE (tests/ee/runner.sh), instead of the host venv.
+  if [ "${1:-}" = --in-ee ]; then
+    shift; cmd=(bash "$ROOT/tests/ee/runner.sh" "$MAILHOST_DEMO_EE")
+  fi
   log "$label (log: ${log#"$ROOT"/})"
-  if ! "$BIN/ansible-playbook" "$@" >"$log" 2>&1; then
+  if ! "${cmd[@]}" "$@" >"$log" 2>&1; then
     tail -40 "$log" >&2
     die "$label failed; full log in ${log#"$ROOT"/}"
   fi
@@ -158,8 +166,12 @@ cmd_up() {
     "${inv[@]}" "$DEMO/prepare.yml"
   t_prepare=$(date +%s)
 
-  run_playbook "running playbooks/site.yml on the fleet" "$STATE/site.log" \
-    "${inv[@]}" "$ROOT/playbooks/site.yml"
+  if [ -n "${MAILHOST_DEMO_EE:-}" ]; then
+    run_playbook "running mailhost.mail.site in the execution environment $MAILHOST_DEMO_EE" "$STATE/site.log" --in-ee
+  else
+    run_playbook "running playbooks/site.yml on the fleet" "$STATE/site.log" \
+      "${inv[@]}" "$ROOT/playbooks/site.yml"
+  fi
   t_site=$(date +%s)
   local changed failed unreachable ok
   changed=$(recap_sum changed "$STATE/site.log")
@@ -180,6 +192,7 @@ cmd_up() {
       printf '  %-22s %-20s %s\n' "$(container_name "$short")" "$fqdn" "$what"
     done
     echo
+    [ -z "${MAILHOST_DEMO_EE:-}" ] || echo "site.yml ran inside the execution environment $MAILHOST_DEMO_EE (ansible-runner)"
     echo "playbooks/site.yml PLAY RECAP: ok=$ok changed=$changed failed=$failed unreachable=$unreachable"
     if [ "$first_run" = yes ]; then
       echo "  first converge of a fresh fleet (run 'make demo' again: it should report changed=0)"

@@ -4,8 +4,12 @@
 # A scenario never runs twice at once (its containers, network and Molecule
 # state share its name), so each run holds a per-scenario lock. Each run's
 # output goes to a log that is printed when the run ends, so logs don't interleave.
+# A pair whose scenario is a make target named in PSEUDO_TARGETS (versions:debian13:
+# `make versions`) runs beside the pool, not in one of its JOBS slots, so the
+# Molecule jobs keep their parallelism.
 set -uo pipefail
 jobs="$1"; shift
+PSEUDO_TARGETS="versions ee"
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 logs="$repo/.cache/molecule-logs"
 mkdir -p "$logs"
@@ -16,19 +20,33 @@ run_one() {
   scenario="${pair%%:*}"; distro="${pair##*:}"
   log="$logs/$scenario-$distro.log"
   t0=$(date +%s)
-  flock "$logs/$scenario.lock" make --no-print-directory -C "$repo" molecule SCENARIO="$scenario" MOLECULE_DISTRO="$distro" >"$log" 2>&1
+  if [[ " $PSEUDO_TARGETS " == *" $scenario "* ]]; then
+    make --no-print-directory -C "$repo" "$scenario" >"$log" 2>&1
+  else
+    flock "$logs/$scenario.lock" make --no-print-directory -C "$repo" molecule SCENARIO="$scenario" MOLECULE_DISTRO="$distro" >"$log" 2>&1
+  fi
   rc=$?
   {
-    echo "===== molecule $scenario on $distro: rc=$rc, $(( $(date +%s) - t0 ))s ====="
+    echo "===== $([[ " $PSEUDO_TARGETS " == *" $scenario "* ]] && echo make || echo molecule) $scenario on $distro: rc=$rc, $(( $(date +%s) - t0 ))s ====="
     if [ "$rc" = 0 ]; then grep -E '[0-9]+ passed|\[stage\]' "$log" | tail -3; else tail -150 "$log"; fi
   }
   echo "$scenario $distro $rc $(( $(date +%s) - t0 ))" >"$logs/$scenario-$distro.result"
   return 0
 }
 export -f run_one
-export logs repo
+export logs repo PSEUDO_TARGETS
 
-printf '%s\n' "$@" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
+pseudo=() pool=()
+for pair in "$@"; do
+  if [[ " $PSEUDO_TARGETS " == *" ${pair%%:*} "* ]]; then pseudo+=("$pair"); else pool+=("$pair"); fi
+done
+pids=()
+for pair in ${pseudo[@]+"${pseudo[@]}"}; do
+  run_one "$pair" & pids+=($!)
+done
+
+[ "${#pool[@]}" = 0 ] || printf '%s\n' "${pool[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
+for pid in ${pids[@]+"${pids[@]}"}; do wait "$pid"; done
 
 echo "===== Molecule summary ====="
 fail=0

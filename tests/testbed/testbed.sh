@@ -7,6 +7,10 @@
 #   testbed.sh proxy             print the cache's URL as containers see it (nothing if it isn't running)
 #   testbed.sh up [--force]      all of the above
 #   testbed.sh image-for DISTRO  print the image that MOLECULE_DISTRO=DISTRO maps to
+#   testbed.sh ci-image DISTRO   build mailhost-ci:DISTRO from a public registry image (CI only)
+#
+# With MAILHOST_TESTBED_REGISTRY=DISTRO, `up` builds only that CI image (and needs
+# no debootstrap): what the GitHub workflow does on its runners.
 #
 # Images are built from Debian's archive with debootstrap and `docker import`,
 # because no container registry can be reached from these machines.
@@ -79,15 +83,42 @@ host_mirror() {
   printf '%s\n' "$uri"
 }
 
+# MOLECULE_DISTRO names that come from a public registry (CI runners that reach
+# one): the image tests/ci/Containerfile is built FROM. `ci-image DISTRO` makes
+# the test image (systemd, python3) from it; image-for then names that image.
+registry_base() {
+  case "$1" in
+    fedora42) echo "quay.io/fedora/fedora:42" ;;
+    fedora43) echo "quay.io/fedora/fedora:43" ;;
+    rockylinux9) echo "quay.io/rockylinux/rockylinux:9" ;;
+    rockylinux10) echo "quay.io/rockylinux/rockylinux:10" ;;
+    almalinux9) echo "quay.io/almalinuxorg/almalinux:9" ;;
+    almalinux10) echo "quay.io/almalinuxorg/almalinux:10" ;;
+    debian12-registry) echo "docker.io/library/debian:12" ;;
+    debian13-registry) echo "docker.io/library/debian:13" ;;
+    *) return 1 ;;
+  esac
+}
+REGISTRY_DISTROS="fedora42 fedora43 rockylinux9 rockylinux10 almalinux9 almalinux10 debian12-registry debian13-registry"
+
 image_for() {
   case "$1" in
     debian12|bookworm) echo "${IMAGE_REPO}:debian12" ;;
     debian13|trixie) echo "${IMAGE_REPO}:debian13" ;;
-    # Public images for CI runners that reach a registry; untested on these machines.
-    fedora41) echo "docker.io/geerlingguy/docker-fedora41-ansible:latest" ;;
-    fedora42) echo "docker.io/geerlingguy/docker-fedora42-ansible:latest" ;;
-    *) die "unknown MOLECULE_DISTRO '$1' (debian12, debian13, fedora41, fedora42)" ;;
+    # An image reference (registry/name:tag) is used as it is: it must boot systemd and carry python3.
+    */*|*:*) echo "$1" ;;
+    *) registry_base "$1" >/dev/null ||
+         die "unknown MOLECULE_DISTRO '$1' (debian12, debian13, $REGISTRY_DISTROS, or an image reference)"
+       echo "mailhost-ci:$1" ;;
   esac
+}
+
+# Build mailhost-ci:DISTRO from its public registry image (needs a registry).
+cmd_ci_image() {
+  local distro="$1" base
+  base=$(registry_base "$distro") || die "'$distro' is not a registry distro ($REGISTRY_DISTROS)"
+  log "building mailhost-ci:$distro from $base"
+  docker build -q --pull --build-arg "BASE=$base" -t "mailhost-ci:$distro" -f "$HERE/../ci/Containerfile" "$HERE/../ci" >/dev/null
 }
 
 build_image() {
@@ -210,6 +241,14 @@ case "${1:-up}" in
   cache) cmd_cache ;;
   proxy) cmd_proxy ;;
   image-for) image_for "${2:?distro}" ;;
-  up) shift || true; cmd_engine; cmd_limits; cmd_cache; cmd_images "$@" ;;
-  *) die "usage: $0 {up [--force]|engine|images [--force]|cache|proxy|image-for DISTRO}" ;;
+  ci-image) cmd_engine; cmd_ci_image "${2:?distro}" ;;
+  up) shift || true
+    if [ -n "${MAILHOST_TESTBED_REGISTRY:-}" ]; then
+      cmd_engine
+      registry_base "$MAILHOST_TESTBED_REGISTRY" >/dev/null || exit 0
+      docker image inspect "mailhost-ci:$MAILHOST_TESTBED_REGISTRY" >/dev/null 2>&1 || cmd_ci_image "$MAILHOST_TESTBED_REGISTRY"
+    else
+      cmd_engine; cmd_limits; cmd_cache; cmd_images "$@"
+    fi ;;
+  *) die "usage: $0 {up [--force]|engine|images [--force]|cache|proxy|image-for DISTRO|ci-image DISTRO}" ;;
 esac
