@@ -18,7 +18,7 @@ deps="$repo/.venv/lib/python3.11/site-packages/ansible_collections"
 ca=/etc/ssl/certs/ca-certificates.crt
 proxy="${MAILHOST_APT_PROXY-$(bash "$repo/tests/testbed/testbed.sh" proxy)}"
 logs="$repo/.cache/versions-logs"
-TIMEOUT_SECONDS="${MAILHOST_VERSIONS_TIMEOUT:-600}"
+TIMEOUT_SECONDS="${MAILHOST_VERSIONS_TIMEOUT:-900}"
 mkdir -p "$logs"
 [ -d "$deps/community/general" ] || { echo "[versions] no $deps; run 'make venv'" >&2; exit 1; }
 docker image inspect "$image" >/dev/null 2>&1 || { echo "[versions] image $image is missing; run 'make testbed'" >&2; exit 1; }
