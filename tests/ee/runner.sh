@@ -37,4 +37,4 @@ extra=""
 "$runner" run "$pdd" -p site.yml \
   --process-isolation --process-isolation-executable docker --container-image "$image" \
   --container-volume-mount /var/run/docker.sock:/var/run/docker.sock \
-  --cmdline "-i /runner/project/inventory -i /runner/project/demo-inventory$extra"
+  "--cmdline=-i /runner/project/inventory -i /runner/project/demo-inventory$extra"
