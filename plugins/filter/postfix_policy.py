@@ -11,6 +11,7 @@ from ansible_collections.mailhost.mail.plugins.module_utils._postfix_policy impo
     origin_route,
     postfix_list,
     relay_verdict,
+    wide_networks,
 )
 from ansible_collections.mailhost.mail.plugins.plugin_utils._filters import filter_map
 
@@ -23,6 +24,7 @@ class FilterModule:
             PolicyError,
             postfix_list=postfix_list,
             postfix_open_networks=open_networks,
+            postfix_wide_networks=wide_networks,
             postfix_bad_networks=bad_networks,
             postfix_relay_verdict=relay_verdict,
             postfix_origin_route=origin_route,

@@ -13,7 +13,7 @@ from ansible_collections.mailhost.mail.plugins.module_utils._postfix_policy impo
     origin_route,
     postfix_list,
 )
-from ansible_collections.mailhost.mail.plugins.module_utils._postfix_policy import relay_verdict
+from ansible_collections.mailhost.mail.plugins.module_utils._postfix_policy import relay_verdict, wide_networks
 
 FILTERS = FilterModule().filters()
 
@@ -150,3 +150,32 @@ def test_origin_route_bad_input(settings, transport):
         origin_route(settings, transport)
     with pytest.raises(AnsibleFilterError, match="mailhost.mail.postfix_origin_route"):
         FILTERS["postfix_origin_route"](settings, transport)
+
+
+@pytest.mark.parametrize(("networks", "expected"), [
+    (["127.0.0.0/8", "[::1]/128"], []),
+    (["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"], []),
+    (["[fc00::]/7", "[fe80::]/10", "[2001:db8::]/32"], []),
+    (["203.0.113.7", "198.51.100.0/24", "8.8.8.0/24", "[2a00:1450::]/48"], []),
+    (["8.0.0.0/8"], ["8.0.0.0/8"]),
+    (["8.8.8.0/23"], ["8.8.8.0/23"]),
+    (["0.0.0.0/1", "128.0.0.0/1"], ["0.0.0.0/1", "128.0.0.0/1"]),
+    (["172.0.0.0/8"], ["172.0.0.0/8"]),  # wider than 172.16/12: mostly public
+    (["198.51.100.0/23"], ["198.51.100.0/23"]),  # TEST-NET-2 plus a public /24
+    (["[2a00:1450::]/47", "[2001:4860::]/32"], ["[2a00:1450::]/47", "[2001:4860::]/32"]),
+    ("10.0.0.0/8, 8.0.0.0/8", ["8.0.0.0/8"]),
+    (["!8.0.0.0/8", "hash:/etc/postfix/network_table", "/etc/postfix/networks"], []),
+    (["0.0.0.0/0", "[::]/0", "10.0.0/8", "not-a-network"], []),  # the other checks' business
+    (None, []),
+])
+def test_wide_networks(networks, expected):
+    assert wide_networks(networks) == expected
+    assert FILTERS["postfix_wide_networks"](networks) == expected
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, [None], True])
+def test_wide_networks_bad_inputs(value):
+    with pytest.raises(PolicyError):
+        wide_networks(value)
+    with pytest.raises(AnsibleFilterError, match="postfix_wide_networks"):
+        FILTERS["postfix_wide_networks"](value)
