@@ -1,6 +1,6 @@
 # Copyright (c) mailhost.mail contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The TLS profile filter the postfix, dovecot and sendmail roles share; the logic is in module_utils/_tls_profile.py."""
+"""The TLS profile filter the postfix, dovecot and sendmail roles share; logic in module_utils/_tls_profile.py."""
 
 from __future__ import annotations
 

@@ -166,7 +166,8 @@ def compose_main_cf(inputs: Any) -> dict:
             cf["smtpd_tls_ciphers"] = inputs["tls_ciphers"]
         cf.update(
             smtpd_tls_exclude_ciphers=_required(inputs, "tls_exclude_ciphers"),
-            smtpd_tls_mandatory_ciphers=inputs.get("tls_mandatory_ciphers") or _TLS_FIXED["smtpd_tls_mandatory_ciphers"],
+            smtpd_tls_mandatory_ciphers=(inputs.get("tls_mandatory_ciphers")
+                                         or _TLS_FIXED["smtpd_tls_mandatory_ciphers"]),
             smtpd_tls_mandatory_exclude_ciphers=_required(inputs, "tls_mandatory_exclude_ciphers"),
             tls_preempt_cipherlist=_TLS_FIXED["tls_preempt_cipherlist"],
             smtp_tls_security_level=_TLS_FIXED["smtp_tls_security_level"],

@@ -107,6 +107,39 @@ def wide_networks(networks: Any) -> list[str]:
     return wide
 
 
+_PARAMETER_REFERENCE = re.compile(r"\$(?:\{|\()?([A-Za-z0-9_]+)")
+
+
+def unknown_parameters(main_cf: Any, known: Any, services: Any = None) -> list[str]:
+    """The names in ``main_cf`` that Postfix does not know, in order.
+
+    ``known`` is what ``postconf -d`` names (a list, or its text with one
+    ``name = value`` or bare name a line). A name is also known when it is a
+    master.cf service name followed by ``_`` (per-service parameters such as
+    ``relay_destination_concurrency_limit``; ``services`` lists the service
+    names), or when another main.cf value refers to it as ``$name``: a
+    parameter of the user's own, which Postfix accepts for the same reason.
+    Postfix itself only warns about an unknown name ("unused parameter") and
+    ignores it, so a misspelt setting would silently not apply.
+    """
+    if not isinstance(main_cf, dict):
+        raise PolicyError("expected a dict of main.cf parameters, not %s" % type(main_cf).__name__)
+    if isinstance(known, str):
+        known = known.splitlines()
+    if not isinstance(known, (list, tuple, set)):
+        raise PolicyError("expected the known parameter names as a list or postconf output, not %s"
+                          % type(known).__name__)
+    names = {str(line).split("=", 1)[0].strip() for line in known if line}
+    prefixes = tuple("%s_" % s for s in (services or []) if isinstance(s, str) and s)
+    referenced = set()
+    for value in main_cf.values():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, str):
+                referenced.update(_PARAMETER_REFERENCE.findall(item))
+    return [str(name) for name in main_cf
+            if str(name) not in names and str(name) not in referenced and not str(name).startswith(prefixes)]
+
+
 def relay_verdict(relay_restrictions: Any, recipient_restrictions: Any = None) -> dict[str, str]:
     """Decide whether the restriction lists make an open relay, the way smtpd reads them.
 

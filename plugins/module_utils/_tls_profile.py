@@ -39,10 +39,11 @@ INTERMEDIATE_CURVES = ("X25519", "prime256v1", "secp384r1")
 # What no profile offers, in OpenSSL's cipher-string vocabulary.
 BROKEN = ("aNULL", "eNULL", "EXPORT", "RC4", "3DES", "MD5", "DES", "IDEA", "SEED")
 # Postfix takes grades (high, medium) minus exclusions. "high" minus these is
-# exactly ECDHE/DHE key exchange with an AEAD cipher: no static RSA, PSK, SRP
-# or DSS; no suite with a SHA-1/SHA-2 MAC (CBC); no Camellia or ARIA.
+# Mozilla's list: ECDHE/DHE key exchange with AES-GCM or ChaCha20-Poly1305: no
+# static RSA, PSK, SRP or DSS; no suite with a SHA-1/SHA-2 MAC (CBC); no
+# Camellia or ARIA; no AES-CCM (AEAD, but not in Mozilla's list).
 POSTFIX_INTERMEDIATE_EXCLUDE = ("aNULL", "eNULL", "kRSA", "kPSK", "kSRP", "kDHEPSK", "kECDHEPSK", "kRSAPSK",
-                                "aDSS", "SHA1", "SHA256", "SHA384", "CAMELLIA", "ARIA")
+                                "aDSS", "SHA1", "SHA256", "SHA384", "CAMELLIA", "ARIA", "AESCCM")
 
 # Protocols: the oldest one allowed, and the Postfix/OpenSSL names refused.
 MIN_PROTOCOL = "TLSv1.2"

@@ -13,7 +13,11 @@ from ansible_collections.mailhost.mail.plugins.module_utils._postfix_policy impo
     origin_route,
     postfix_list,
 )
-from ansible_collections.mailhost.mail.plugins.module_utils._postfix_policy import relay_verdict, wide_networks
+from ansible_collections.mailhost.mail.plugins.module_utils._postfix_policy import (
+    relay_verdict,
+    unknown_parameters,
+    wide_networks,
+)
 
 FILTERS = FilterModule().filters()
 
@@ -179,3 +183,32 @@ def test_wide_networks_bad_inputs(value):
         wide_networks(value)
     with pytest.raises(AnsibleFilterError, match="postfix_wide_networks"):
         FILTERS["postfix_wide_networks"](value)
+
+
+KNOWN = "smtpd_banner = $myhostname ESMTP\nmyhostname = host\nsmtpd_tls_mandatory_ciphers = medium\nmaillog_file =\n"
+
+
+@pytest.mark.parametrize(("main_cf", "services", "expected"), [
+    ({"smtpd_banner": "x", "maillog_file": "/var/log/m"}, [], []),
+    ({"smtpd_tls_mandatory_cipher": "high"}, [], ["smtpd_tls_mandatory_cipher"]),
+    ({"relay2_destination_concurrency_limit": 5}, ["smtp", "relay2"], []),
+    ({"relay2_destination_concurrency_limit": 5}, ["smtp"], ["relay2_destination_concurrency_limit"]),
+    ({"my_networks": "10.0.0.0/8", "smtpd_banner": "$my_networks"}, [], []),
+    ({"my_list": "a", "smtpd_banner": ["${my_list}", "x"]}, [], []),
+    ({"my_list": "a", "smtpd_banner": "$(my_list)"}, [], []),
+    ({"Myhostname": "x"}, [], ["Myhostname"]),
+    ({}, [], []),
+])
+def test_unknown_parameters(main_cf, services, expected):
+    assert unknown_parameters(main_cf, KNOWN, services) == expected
+    assert FILTERS["postfix_unknown_parameters"](main_cf, KNOWN.splitlines(), services) == expected
+    assert unknown_parameters(main_cf, ["smtpd_banner", "myhostname", "smtpd_tls_mandatory_ciphers",
+                                        "maillog_file"], services) == expected
+
+
+@pytest.mark.parametrize(("main_cf", "known"), [(["a"], KNOWN), ("a", KNOWN), ({"a": 1}, 5), ({"a": 1}, None)])
+def test_unknown_parameters_bad_inputs(main_cf, known):
+    with pytest.raises(PolicyError):
+        unknown_parameters(main_cf, known)
+    with pytest.raises(AnsibleFilterError, match="postfix_unknown_parameters"):
+        FILTERS["postfix_unknown_parameters"](main_cf, known)

@@ -42,7 +42,7 @@ def test_no_profile_offers_broken_suites_or_old_protocols(name):
 
 
 @pytest.mark.parametrize(("name", "ciphers", "excluded"), [
-    ("intermediate", "high", {"kRSA", "SHA1", "SHA256", "SHA384", "CAMELLIA", "ARIA", "aDSS", "kPSK", "kSRP"}),
+    ("intermediate", "high", {"kRSA", "SHA1", "SHA256", "SHA384", "CAMELLIA", "ARIA", "aDSS", "kPSK", "AESCCM"}),
     ("opportunistic", "medium", {"RC4", "3DES", "EXPORT", "SEED", "IDEA"}),
 ])
 def test_postfix_grades_and_exclusions(name, ciphers, excluded):
