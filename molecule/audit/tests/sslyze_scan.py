@@ -7,6 +7,8 @@ fewer connections per server, so a busy test machine does not turn a slow
 handshake into a failed scan.
 """
 
+from __future__ import annotations
+
 import json
 import sys
 

@@ -154,13 +154,17 @@ def swaks(server: str, port: int, to: str, *extra: str, sender: str = "probe@cli
     out = run.stdout
     rcpt = data_end = 0
     lines = out.splitlines()
+    reply_line = re.compile(r"^\s*<\S*\s+(\d{3})[ -]")
     for i, line in enumerate(lines):
-        if re.match(r"^ ?~?> RCPT TO:", line) or re.match(r"^ *-> RCPT TO:", line) or "> RCPT TO:" in line[:12]:
-            reply = next((m for m in lines[i + 1:] if re.match(r"^\s*<(~|\*\*|~\*\*)?\s*\d{3}", m)), "")
-            rcpt = int(re.search(r"\d{3}", reply).group()) if reply else 0
-        if line.strip().endswith("> .") or line.strip() == "~> ." or line.strip() == "-> .":
-            reply = next((m for m in lines[i + 1:] if re.match(r"^\s*<(~|\*\*|~\*\*)?\s*\d{3}", m)), "")
-            data_end = int(re.search(r"\d{3}", reply).group()) if reply else 0
+        sent = re.sub(r"^\s*\S?>\s", "", line) if re.match(r"^\s*\S?>\s", line) else None
+        if sent is None or not (sent.startswith("RCPT TO:") or sent == "."):
+            continue
+        reply = next((m for m in (reply_line.match(x) for x in lines[i + 1:]) if m), None)
+        code = int(reply.group(1)) if reply else 0
+        if sent == ".":
+            data_end = code
+        else:
+            rcpt = code
     return rcpt, data_end, out
 
 
@@ -198,8 +202,8 @@ def test_relay_matrix(host, domain, local):
     for name, rcpt in RELAY_VARIANTS:
         rcpt = rcpt.format(domain=domain)
         code, _end, out = swaks(ip, 25, rcpt, "--quit-after", "RCPT")
-        reply = next((line.strip() for line in out.splitlines() if re.match(r"^\s*<\*\*\s*5\d\d", line)), "")
-        print(f"[audit]   {name:28} {rcpt:52} -> {code} {reply[4:80]}")
+        reply = next((line.strip() for line in out.splitlines() if re.match(r"^\s*<\S*\s+5\d\d", line)), "")
+        print(f"[audit]   {name:26} {rcpt:50} -> {code} {reply[4:90]}")
         if not 500 <= code < 600:
             failures.append((name, rcpt, code, out[-800:]))
     assert not failures, failures
@@ -223,7 +227,7 @@ print('AUTH-before-TLS', s.docmd('AUTH', 'PLAIN {auth}')[0])
 s.close()
 """
     out = sh(CLIENT, f"python3 - <<'EOF'\n{script}\nEOF").stdout
-    print(f"\n[audit] submission 587: {out.strip()}")
+    print(f"\n[audit] submission 587: {'; '.join(out.split())}")
     assert "EHLO-before-TLS noauth" in out
     assert re.search(r"AUTH-before-TLS 5\d\d", out), out
 
@@ -291,7 +295,10 @@ def test_bad_input_table():
     problems = []
     for case in cases:
         path = os.path.join(outdir, f"{case['id']}.json")
-        result = json.load(open(path, encoding="utf-8")) if os.path.exists(path) else None
+        result = None
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as handle:
+                result = json.load(handle)
         msg = " ".join((result or {}).get("msg", "").split())
         named = bool(result) and all(e in msg for e in case["expect"])
         value = json.dumps(case["vars"], ensure_ascii=True)
