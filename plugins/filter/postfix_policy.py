@@ -11,6 +11,8 @@ from ansible_collections.mailhost.mail.plugins.module_utils._postfix_policy impo
     origin_route,
     postfix_list,
     relay_verdict,
+    unknown_parameters,
+    wide_networks,
 )
 from ansible_collections.mailhost.mail.plugins.plugin_utils._filters import filter_map
 
@@ -23,6 +25,8 @@ class FilterModule:
             PolicyError,
             postfix_list=postfix_list,
             postfix_open_networks=open_networks,
+            postfix_wide_networks=wide_networks,
+            postfix_unknown_parameters=unknown_parameters,
             postfix_bad_networks=bad_networks,
             postfix_relay_verdict=relay_verdict,
             postfix_origin_route=origin_route,

@@ -102,7 +102,8 @@ def compose_main_cf(inputs: Any) -> dict:
     maps (alias_maps, virtual_alias_maps, registered, tables with
     table_entries, db_type, config_directory), TLS (tls, tls_cert, tls_key, tls_chain,
     smtpd_tls_security_level, tls_protocols, tls_exclude_ciphers,
-    tls_mandatory_exclude_ciphers, tls_ca_path), dovecot_integration,
+    tls_mandatory_exclude_ciphers, tls_ca_path, and optionally tls_ciphers and
+    tls_mandatory_ciphers, the grades of the TLS profiles), dovecot_integration,
     dovecot_lmtp, and main_cf, the user's parameters, which win over all.
     """
     if not isinstance(inputs, dict):
@@ -158,8 +159,15 @@ def compose_main_cf(inputs: Any) -> dict:
             smtpd_tls_auth_only=_TLS_FIXED["smtpd_tls_auth_only"],
             smtpd_tls_protocols=protocols,
             smtpd_tls_mandatory_protocols=protocols,
+        )
+        # The grades of the TLS profiles (module_utils/_tls_profile.py); the
+        # exclusions of port 25 apply to the mandatory ports too.
+        if inputs.get("tls_ciphers"):
+            cf["smtpd_tls_ciphers"] = inputs["tls_ciphers"]
+        cf.update(
             smtpd_tls_exclude_ciphers=_required(inputs, "tls_exclude_ciphers"),
-            smtpd_tls_mandatory_ciphers=_TLS_FIXED["smtpd_tls_mandatory_ciphers"],
+            smtpd_tls_mandatory_ciphers=(inputs.get("tls_mandatory_ciphers")
+                                         or _TLS_FIXED["smtpd_tls_mandatory_ciphers"]),
             smtpd_tls_mandatory_exclude_ciphers=_required(inputs, "tls_mandatory_exclude_ciphers"),
             tls_preempt_cipherlist=_TLS_FIXED["tls_preempt_cipherlist"],
             smtp_tls_security_level=_TLS_FIXED["smtp_tls_security_level"],

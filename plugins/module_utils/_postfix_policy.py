@@ -9,6 +9,7 @@ to the postfix role's validate_vars.yml, and tests/unit covers them.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any
 
@@ -61,6 +62,82 @@ def open_networks(networks: Any) -> list[str]:
 def bad_networks(networks: Any) -> list[str]:
     """The mynetworks entries that are not a CIDR network, [IPv6]/len, /file or type:table."""
     return [n for n in postfix_list(networks) if not _NETWORK.match(n)]
+
+
+# The widest public network mynetworks may hold without
+# postfix_mynetworks_allow_wide: every address in it may relay.
+WIDE_PREFIX = {4: 24, 6: 48}
+# Not public, whatever their length: loopback, link-local, RFC 1918 / ULA and
+# the other ranges Python's ipaddress calls private, and shared address space
+# (RFC 6598, carrier-grade NAT), which is_private does not include.
+_SHARED = ipaddress.ip_network("100.64.0.0/10")
+
+
+def _parse_network(entry: str):
+    """The network of a mynetworks entry, or None for !negations, files, tables and what is not a network."""
+    if entry.startswith("!") or not _NETWORK.match(entry) or entry.startswith("/") or re.match(r"^[a-z0-9_]+:", entry):
+        return None
+    address, _sep, length = entry.partition("/")
+    address = address.strip("[]")
+    try:
+        return ipaddress.ip_network("%s/%s" % (address, length) if length else address, strict=False)
+    except ValueError:
+        return None
+
+
+def wide_networks(networks: Any) -> list[str]:
+    """The mynetworks entries wider than the bound: a public IPv4 network shorter than /24, IPv6 shorter than /48.
+
+    Public means not loopback, link-local, private (RFC 1918, ULA and the
+    other ranges ipaddress calls private) or shared address space (100.64/10).
+    Negated entries, files and tables are not looked at; /0 is refused by
+    open_networks and malformed entries by bad_networks.
+    """
+    wide = []
+    for entry in postfix_list(networks):
+        network = _parse_network(entry)
+        if network is None or network.prefixlen == 0:
+            continue
+        if network.is_loopback or network.is_link_local or network.is_private:
+            continue
+        if network.version == 4 and network.subnet_of(_SHARED):
+            continue
+        if network.prefixlen < WIDE_PREFIX[network.version]:
+            wide.append(entry)
+    return wide
+
+
+_PARAMETER_REFERENCE = re.compile(r"\$(?:\{|\()?([A-Za-z0-9_]+)")
+
+
+def unknown_parameters(main_cf: Any, known: Any, services: Any = None) -> list[str]:
+    """The names in ``main_cf`` that Postfix does not know, in order.
+
+    ``known`` is what ``postconf -d`` names (a list, or its text with one
+    ``name = value`` or bare name a line). A name is also known when it is a
+    master.cf service name followed by ``_`` (per-service parameters such as
+    ``relay_destination_concurrency_limit``; ``services`` lists the service
+    names), or when another main.cf value refers to it as ``$name``: a
+    parameter of the user's own, which Postfix accepts for the same reason.
+    Postfix itself only warns about an unknown name ("unused parameter") and
+    ignores it, so a misspelt setting would silently not apply.
+    """
+    if not isinstance(main_cf, dict):
+        raise PolicyError("expected a dict of main.cf parameters, not %s" % type(main_cf).__name__)
+    if isinstance(known, str):
+        known = known.splitlines()
+    if not isinstance(known, (list, tuple, set)):
+        raise PolicyError("expected the known parameter names as a list or postconf output, not %s"
+                          % type(known).__name__)
+    names = {str(line).split("=", 1)[0].strip() for line in known if line}
+    prefixes = tuple("%s_" % s for s in (services or []) if isinstance(s, str) and s)
+    referenced = set()
+    for value in main_cf.values():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, str):
+                referenced.update(_PARAMETER_REFERENCE.findall(item))
+    return [str(name) for name in main_cf
+            if str(name) not in names and str(name) not in referenced and not str(name).startswith(prefixes)]
 
 
 def relay_verdict(relay_restrictions: Any, recipient_restrictions: Any = None) -> dict[str, str]:

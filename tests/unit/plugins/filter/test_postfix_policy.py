@@ -13,7 +13,11 @@ from ansible_collections.mailhost.mail.plugins.module_utils._postfix_policy impo
     origin_route,
     postfix_list,
 )
-from ansible_collections.mailhost.mail.plugins.module_utils._postfix_policy import relay_verdict
+from ansible_collections.mailhost.mail.plugins.module_utils._postfix_policy import (
+    relay_verdict,
+    unknown_parameters,
+    wide_networks,
+)
 
 FILTERS = FilterModule().filters()
 
@@ -150,3 +154,61 @@ def test_origin_route_bad_input(settings, transport):
         origin_route(settings, transport)
     with pytest.raises(AnsibleFilterError, match="mailhost.mail.postfix_origin_route"):
         FILTERS["postfix_origin_route"](settings, transport)
+
+
+@pytest.mark.parametrize(("networks", "expected"), [
+    (["127.0.0.0/8", "[::1]/128"], []),
+    (["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"], []),
+    (["[fc00::]/7", "[fe80::]/10", "[2001:db8::]/32"], []),
+    (["203.0.113.7", "198.51.100.0/24", "8.8.8.0/24", "[2a00:1450::]/48"], []),
+    (["8.0.0.0/8"], ["8.0.0.0/8"]),
+    (["8.8.8.0/23"], ["8.8.8.0/23"]),
+    (["0.0.0.0/1", "128.0.0.0/1"], ["0.0.0.0/1", "128.0.0.0/1"]),
+    (["172.0.0.0/8"], ["172.0.0.0/8"]),  # wider than 172.16/12: mostly public
+    (["198.51.100.0/23"], ["198.51.100.0/23"]),  # TEST-NET-2 plus a public /24
+    (["[2a00:1450::]/47", "[2001:4860::]/32"], ["[2a00:1450::]/47", "[2001:4860::]/32"]),
+    ("10.0.0.0/8, 8.0.0.0/8", ["8.0.0.0/8"]),
+    (["!8.0.0.0/8", "hash:/etc/postfix/network_table", "/etc/postfix/networks"], []),
+    (["0.0.0.0/0", "[::]/0", "10.0.0/8", "not-a-network"], []),  # the other checks' business
+    (None, []),
+])
+def test_wide_networks(networks, expected):
+    assert wide_networks(networks) == expected
+    assert FILTERS["postfix_wide_networks"](networks) == expected
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, [None], True])
+def test_wide_networks_bad_inputs(value):
+    with pytest.raises(PolicyError):
+        wide_networks(value)
+    with pytest.raises(AnsibleFilterError, match="postfix_wide_networks"):
+        FILTERS["postfix_wide_networks"](value)
+
+
+KNOWN = "smtpd_banner = $myhostname ESMTP\nmyhostname = host\nsmtpd_tls_mandatory_ciphers = medium\nmaillog_file =\n"
+
+
+@pytest.mark.parametrize(("main_cf", "services", "expected"), [
+    ({"smtpd_banner": "x", "maillog_file": "/var/log/m"}, [], []),
+    ({"smtpd_tls_mandatory_cipher": "high"}, [], ["smtpd_tls_mandatory_cipher"]),
+    ({"relay2_destination_concurrency_limit": 5}, ["smtp", "relay2"], []),
+    ({"relay2_destination_concurrency_limit": 5}, ["smtp"], ["relay2_destination_concurrency_limit"]),
+    ({"my_networks": "10.0.0.0/8", "smtpd_banner": "$my_networks"}, [], []),
+    ({"my_list": "a", "smtpd_banner": ["${my_list}", "x"]}, [], []),
+    ({"my_list": "a", "smtpd_banner": "$(my_list)"}, [], []),
+    ({"Myhostname": "x"}, [], ["Myhostname"]),
+    ({}, [], []),
+])
+def test_unknown_parameters(main_cf, services, expected):
+    assert unknown_parameters(main_cf, KNOWN, services) == expected
+    assert FILTERS["postfix_unknown_parameters"](main_cf, KNOWN.splitlines(), services) == expected
+    assert unknown_parameters(main_cf, ["smtpd_banner", "myhostname", "smtpd_tls_mandatory_ciphers",
+                                        "maillog_file"], services) == expected
+
+
+@pytest.mark.parametrize(("main_cf", "known"), [(["a"], KNOWN), ("a", KNOWN), ({"a": 1}, 5), ({"a": 1}, None)])
+def test_unknown_parameters_bad_inputs(main_cf, known):
+    with pytest.raises(PolicyError):
+        unknown_parameters(main_cf, known)
+    with pytest.raises(AnsibleFilterError, match="postfix_unknown_parameters"):
+        FILTERS["postfix_unknown_parameters"](main_cf, known)
