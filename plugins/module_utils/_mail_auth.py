@@ -48,10 +48,12 @@ def resolve_keys(keys: Any, key_dir: str, algorithm: str = "rsa", bits: int = 20
             raise MailAuthError("%s must be a dict with domain and selector, not %r" % (where, key))
         unknown = sorted(set(key) - set(_KEY_FIELDS))
         if unknown:
-            raise MailAuthError("%s: unknown field(s) %s; known: %s" % (where, ", ".join(unknown), ", ".join(_KEY_FIELDS)))
+            raise MailAuthError("%s: unknown field(s) %s; known: %s"
+                                % (where, ", ".join(unknown), ", ".join(_KEY_FIELDS)))
         domain, selector = key.get("domain"), key.get("selector")
         if not isinstance(domain, str) or not _DOMAIN.match(domain):
-            raise MailAuthError("%s: domain must be a lower-case domain name like example.com, not %r" % (where, domain))
+            raise MailAuthError("%s: domain must be a lower-case domain name like example.com, not %r"
+                                % (where, domain))
         if not isinstance(selector, str) or not _SELECTOR.match(selector):
             raise MailAuthError("%s (%s): selector must be DNS labels of a-z, 0-9 and inner '-', not %r"
                                 % (where, domain, selector))
@@ -62,7 +64,8 @@ def resolve_keys(keys: Any, key_dir: str, algorithm: str = "rsa", bits: int = 20
         seen.add((domain, selector))
         kind = key.get("algorithm", algorithm)
         if kind not in _ALGORITHMS:
-            raise MailAuthError("%s (%s %s): algorithm must be rsa or ed25519, not %r" % (where, domain, selector, kind))
+            raise MailAuthError("%s (%s %s): algorithm must be rsa or ed25519, not %r"
+                                % (where, domain, selector, kind))
         size = key.get("bits", bits)
         if kind == "rsa" and (isinstance(size, bool) or not isinstance(size, int) or not 1024 <= size <= 4096):
             raise MailAuthError("%s (%s %s): bits must be a number from 1024 to 4096, not %r"
@@ -213,10 +216,10 @@ def postfix_registration(settings: Any) -> dict:
         service = settings.get("spf_service", "policyd_spf")
         registration["smtpd_recipient_restrictions"] = ["check_policy_service unix:private/%s" % service]
         registration["parameters"] = {"%s_time_limit" % service: 3600}
+        argv = "user=%s argv=%s" % (settings.get("spf_user", "policyd-spf"),
+                                    settings.get("spf_command", "/usr/bin/policyd-spf"))
         registration["master_cf"] = [{"service": service, "type": "unix", "unpriv": "n", "chroot": "n",
-                                      "maxproc": "0", "command": "spawn",
-                                      "args": ["user=%s argv=%s" % (settings.get("spf_user", "policyd-spf"),
-                                                                    settings.get("spf_command", "/usr/bin/policyd-spf"))]}]
+                                      "maxproc": "0", "command": "spawn", "args": [argv]}]
     return registration
 
 
