@@ -208,8 +208,8 @@ def postfix_registration(settings: Any) -> dict:
     if action not in ("accept", "reject", "tempfail"):
         raise MailAuthError("mail_auth_milter_default_action must be accept, reject or tempfail, not %r" % (action,))
     registration: dict = {
-        "smtpd_milters": ["inet:localhost:%d" % p for p in ports],
-        "non_smtpd_milters": ["inet:localhost:%d" % p for p in local_ports],
+        "smtpd_milters": ["inet:127.0.0.1:%d" % p for p in ports],
+        "non_smtpd_milters": ["inet:127.0.0.1:%d" % p for p in local_ports],
         "milter_settings": {"milter_default_action": action, "milter_protocol": 6},
     }
     if settings.get("spf"):
@@ -231,7 +231,7 @@ def sendmail_registration(settings: Any) -> dict:
     flags = {"accept": "", "reject": "R", "tempfail": "T"}.get(action)
     if flags is None:
         raise MailAuthError("mail_auth_milter_default_action must be accept, reject or tempfail, not %r" % (action,))
-    return {"input_mail_filters": [{"name": name, "socket": "inet:%d@localhost" % _port(port), "flags": flags,
+    return {"input_mail_filters": [{"name": name, "socket": "inet:%d@127.0.0.1" % _port(port), "flags": flags,
                                     "timeouts": ["S:10s", "R:30s", "E:5m"]}
                                    for name, port in settings.get("filters", [])]}
 

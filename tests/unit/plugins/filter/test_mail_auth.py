@@ -169,8 +169,8 @@ def test_records_bad_input(call, message):
 
 def test_postfix_registration_is_what_the_postfix_role_reads():
     registration = postfix_registration({"milters": [8891, 8893], "non_smtpd_milters": [8891], "spf": True})
-    assert registration["smtpd_milters"] == ["inet:localhost:8891", "inet:localhost:8893"]
-    assert registration["non_smtpd_milters"] == ["inet:localhost:8891"]
+    assert registration["smtpd_milters"] == ["inet:127.0.0.1:8891", "inet:127.0.0.1:8893"]
+    assert registration["non_smtpd_milters"] == ["inet:127.0.0.1:8891"]
     assert registration["smtpd_recipient_restrictions"] == ["check_policy_service unix:private/policyd_spf"]
     assert registered_services([registration])[0]["args"] == ["user=policyd-spf argv=/usr/bin/policyd-spf"]
     assert "master_cf" not in postfix_registration({"milters": [8891]})
@@ -179,7 +179,7 @@ def test_postfix_registration_is_what_the_postfix_role_reads():
 def test_sendmail_registration_is_what_the_sendmail_role_reads():
     registration = sendmail_registration({"filters": [["opendkim", 8891]], "default_action": "tempfail"})
     assert mail_filter_lines([registration]) == [
-        "INPUT_MAIL_FILTER(`opendkim', `S=inet:8891@localhost, F=T, T=S:10s;R:30s;E:5m')dnl"]
+        "INPUT_MAIL_FILTER(`opendkim', `S=inet:8891@127.0.0.1, F=T, T=S:10s;R:30s;E:5m')dnl"]
 
 
 @pytest.mark.parametrize(("call", "message"), [
