@@ -62,7 +62,7 @@ def smtp_from_outside(dns, mail_from, header_from, marker):
         "s=smtplib.SMTP('mx.example.net',25,timeout=60)\n"
         "s.ehlo('outside.test')\n"
         "s.mail(sys.argv[1]); s.rcpt('bob@example.net')\n"
-        "code,msg=s.data(('From: %%s\\r\\nTo: bob@example.net\\r\\nSubject: %%s\\r\\n\\r\\nhello\\r\\n' "
+        "code,msg=s.data(('From: %s\\r\\nTo: bob@example.net\\r\\nSubject: %s\\r\\n\\r\\nhello\\r\\n' "
         "% (sys.argv[2], sys.argv[3])).encode())\n"
         "print(code, msg.decode())\n")
     result = dns.run("python3 -c %s %s %s %s", script, mail_from, header_from, marker)
@@ -77,7 +77,7 @@ def test_keys_are_root_owned_and_readable_by_opendkim_only(hosts):
         assert key.user == "root" and key.group == "opendkim" and key.mode == 0o640
     assert signer.run("runuser -u opendkim -- head -c 10 /etc/opendkim/keys/example.com/s2026.private").rc == 0
     assert signer.run("runuser -u nobody -- cat /etc/opendkim/keys/example.com/s2026.private").rc != 0
-    assert "RSA" in signer.run("openssl pkey -in /etc/opendkim/keys/example.com/s2026.private -text -noout").stdout
+    assert "2048 bit" in signer.run("openssl pkey -in /etc/opendkim/keys/example.com/s2026.private -text -noout").stdout
     assert "ED25519" in signer.run("openssl pkey -in /etc/opendkim/keys/example.com/ed.private -text -noout").stdout
 
 
@@ -101,7 +101,8 @@ def test_postfix_composed_the_registration(hosts):
     assert cf["milter_default_action"] == "accept"
     assert cf["smtpd_recipient_restrictions"] == (
         "permit_mynetworks, reject_unauth_destination, check_policy_service unix:private/policyd_spf")
-    assert "policyd_spf unix  -       n       n       -       0       spawn" in recv.run("postconf -M").stdout
+    assert re.search(r"^policyd_spf\s+unix\s+-\s+n\s+n\s+-\s+0\s+spawn user=policyd-spf argv=/usr/bin/policyd-spf$",
+                     recv.run("postconf -M").stdout, re.M)
     assert json.loads(recv.file("/etc/postfix/mailhost.d/mail_auth.json").content_string)["smtpd_milters"]
 
 
@@ -131,7 +132,9 @@ def test_signed_mail_verifies_with_dkimpy_and_opendkim_and_a_tampered_body_fails
     verified = recv.run("dkimverify < %s", path)
     assert verified.rc == 0 and "signature ok" in verified.stdout, verified.stdout + verified.stderr
     tampered = recv.run("sed 's/Signed by the signer/Signed by someone else/' %s | dkimverify", path)
-    assert tampered.rc != 0 and "signature verification failed" in tampered.stdout, tampered.stdout
+    assert tampered.rc != 0, tampered.stdout
+    assert "signature verification failed" in tampered.stdout or "body hash mismatch" in tampered.stderr, (
+        tampered.stdout + tampered.stderr)
 
 
 def test_spf_fail_is_marked_and_delivered_in_tag_mode(hosts):
