@@ -7,6 +7,7 @@ from __future__ import annotations
 from ansible_collections.mailhost.mail.plugins.module_utils._postfix_main_cf import (
     MainCfError,
     compose_main_cf,
+    registered_services,
     render_main_cf,
 )
 from ansible_collections.mailhost.mail.plugins.plugin_utils._filters import filter_map
@@ -20,4 +21,5 @@ class FilterModule:
             MainCfError,
             postfix_main_cf=render_main_cf,
             postfix_main_cf_settings=compose_main_cf,
+            postfix_registered_services=registered_services,
         )

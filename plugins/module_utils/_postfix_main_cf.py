@@ -88,8 +88,99 @@ def _registered(inputs: dict, parameter: str) -> list:
         value = entry.get(parameter, [])
         if not isinstance(value, (list, tuple)):
             raise MainCfError("a registration's %s must be a list of maps, not %r" % (parameter, value))
+        for item in value:
+            if not isinstance(item, str) or not item.strip() or "\n" in item:
+                raise MainCfError("a registration's %s entries must be one-line strings, not %r" % (parameter, item))
         maps.extend(value)
     return maps
+
+
+_MILTER_LISTS = ("smtpd_milters", "non_smtpd_milters")
+_MILTER_SCALARS = ("milter_default_action", "milter_protocol")
+_DEFAULT_RECIPIENT_RESTRICTIONS = ["permit_mynetworks", "reject_unauth_destination"]
+_SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_SERVICE_TYPES = ("inet", "unix", "unix-dgram", "fifo", "pass")
+_SERVICE_COLUMNS = {"private": "-", "unpriv": "-", "chroot": "-", "wakeup": "-", "maxproc": "-"}
+
+
+def _registered_scalars(inputs: dict, group: str, names: tuple) -> dict:
+    """One value per name from every registration's ``group`` dict; two registrations may not disagree."""
+    values: dict = {}
+    for entry in _list(inputs, "registered"):
+        if not isinstance(entry, dict):
+            raise MainCfError("a registration in mailhost.d must be a dict, not %r" % (entry,))
+        given = entry.get(group, {})
+        if not isinstance(given, dict):
+            raise MainCfError("a registration's %s must be a dict, not %r" % (group, given))
+        for name, value in given.items():
+            if names and name not in names:
+                raise MainCfError("a registration's %s may set %s, not %r" % (group, ", ".join(names), name))
+            if not isinstance(name, str) or not _NAME.match(name):
+                raise MainCfError("a registration's %s: %r is not a Postfix parameter name" % (group, name))
+            main_cf_value(name, value)
+            if name in values and values[name] != value:
+                raise MainCfError("two registrations set %s to %r and %r" % (name, values[name], value))
+            values[name] = value
+    return values
+
+
+def recipient_restrictions(own: list, added: list) -> list:
+    """The recipient restrictions with registered entries after reject_unauth_destination.
+
+    An empty own list starts from permit_mynetworks, reject_unauth_destination, so
+    a registered check never runs for the host's own clients nor before relay control.
+    """
+    base = list(own) or list(_DEFAULT_RECIPIENT_RESTRICTIONS)
+    added = [item for item in _unique(added) if item not in base]
+    if not added:
+        return base
+    if "reject_unauth_destination" in base:
+        at = base.index("reject_unauth_destination") + 1
+        return base[:at] + added + base[at:]
+    return base + added
+
+
+def registered_services(registered: Any) -> list:
+    """The master.cf services other roles registered (``master_cf``), checked, with the columns' defaults."""
+    if not isinstance(registered, (list, tuple)):
+        raise MainCfError("registered must be a list, not %s" % type(registered).__name__)
+    services: list = []
+    seen: dict = {}
+    for entry in registered:
+        if not isinstance(entry, dict):
+            raise MainCfError("a registration in mailhost.d must be a dict, not %r" % (entry,))
+        given = entry.get("master_cf", [])
+        if not isinstance(given, (list, tuple)):
+            raise MainCfError("a registration's master_cf must be a list of services, not %r" % (given,))
+        for service in given:
+            if not isinstance(service, dict):
+                raise MainCfError("a registered master.cf service must be a dict, not %r" % (service,))
+            name, kind, command = service.get("service"), service.get("type"), service.get("command")
+            if not isinstance(name, str) or not _SERVICE_NAME.match(name):
+                raise MainCfError("a registered master.cf service needs a service name, not %r" % (name,))
+            if kind not in _SERVICE_TYPES:
+                raise MainCfError("master.cf service %s: type must be one of %s, not %r"
+                                  % (name, ", ".join(_SERVICE_TYPES), kind))
+            if not isinstance(command, str) or not command.strip():
+                raise MainCfError("master.cf service %s/%s needs a command" % (name, kind))
+            args = service.get("args", [])
+            if not isinstance(args, (list, tuple)) or not all(isinstance(a, str) for a in args):
+                raise MainCfError("master.cf service %s/%s: args must be a list of strings" % (name, kind))
+            resolved = dict(_SERVICE_COLUMNS, service=name, type=kind, command=command, args=list(args))
+            for column in _SERVICE_COLUMNS:
+                if column in service:
+                    resolved[column] = str(service[column])
+            for text in [resolved[c] for c in _SERVICE_COLUMNS] + [command] + list(args):
+                if "\n" in text or "\r" in text:
+                    raise MainCfError("master.cf service %s/%s: %r must be one line" % (name, kind, text))
+            key = "%s/%s" % (name, kind)
+            if key in seen:
+                if seen[key] != resolved:
+                    raise MainCfError("two registrations define master.cf service %s differently" % key)
+                continue
+            seen[key] = resolved
+            services.append(resolved)
+    return services
 
 
 def compose_main_cf(inputs: Any) -> dict:
@@ -125,8 +216,10 @@ def compose_main_cf(inputs: Any) -> dict:
         raise MainCfError("platform must be a dict, not %s" % type(platform).__name__)
     cf.update(platform)
     cf["smtpd_relay_restrictions"] = _required(inputs, "smtpd_relay_restrictions")
-    if inputs.get("smtpd_recipient_restrictions"):
-        cf["smtpd_recipient_restrictions"] = inputs["smtpd_recipient_restrictions"]
+    own_recipient = _list(inputs, "smtpd_recipient_restrictions")
+    added_recipient = _registered(inputs, "smtpd_recipient_restrictions")
+    if own_recipient or added_recipient:
+        cf["smtpd_recipient_restrictions"] = recipient_restrictions(own_recipient, added_recipient)
 
     # Lookup tables: ours first, then what other roles registered.
     own_aliases = _list(inputs, "alias_maps")
@@ -179,6 +272,16 @@ def compose_main_cf(inputs: Any) -> dict:
         cf.update(smtpd_sasl_type="dovecot", smtpd_sasl_path="private/auth")
         if inputs.get("dovecot_lmtp"):
             cf.update(mailbox_transport=_DOVECOT_LMTP, virtual_transport=_DOVECOT_LMTP)
+    # Milters and plain parameters other roles registered; the user's main_cf still wins.
+    for name in _MILTER_LISTS:
+        milters = _unique(_registered(inputs, name))
+        if milters:
+            cf[name] = milters
+    cf.update(_registered_scalars(inputs, "milter_settings", _MILTER_SCALARS))
+    for name, value in _registered_scalars(inputs, "parameters", ()).items():
+        if name in cf:
+            raise MainCfError("a registration's parameters may not set %s, which the postfix role sets" % name)
+        cf[name] = value
     main_cf = inputs.get("main_cf") or {}
     if not isinstance(main_cf, dict):
         raise MainCfError("main_cf must be a dict, not %s" % type(main_cf).__name__)

@@ -22,6 +22,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "roles"
 TOPIC = re.compile(r"^mailhost\.mail : [a-z]+( [a-z]+)* changed$")
+# Topics named for a role whose name has an underscore: the role's own name, as it is.
+ROLE_TOPICS = {"mailhost.mail : mail_auth changed"}
+
+
+def _is_topic(name: str) -> bool:
+    return bool(TOPIC.match(name)) or name in ROLE_TOPICS
 
 
 def _tasks(path: Path):
@@ -71,13 +77,13 @@ def test_cross_role_notifications_use_a_bus_topic_with_a_listener():
         role = path.parts[1]
         if name in _handler_names(role):
             continue  # the role's own handler, by name
-        assert TOPIC.match(name), f"{path}: '{task}' notifies {name!r}, which is no 'mailhost.mail : ... changed' topic"
+        assert _is_topic(name), f"{path}: '{task}' notifies {name!r}, which is no 'mailhost.mail : ... changed' topic"
         assert name in listeners, f"{path}: '{task}' notifies {name!r}, which no role's handler listens to"
 
 
 def test_every_listen_topic_is_a_bus_topic():
     for topic, roles in _listeners().items():
-        assert TOPIC.match(topic), f"handlers of {sorted(roles)} listen to {topic!r}, outside the bus's names"
+        assert _is_topic(topic), f"handlers of {sorted(roles)} listen to {topic!r}, outside the bus's names"
 
 
 def test_certificate_topic_reaches_every_service_and_tls_cert_listens_itself():
@@ -85,6 +91,14 @@ def test_certificate_topic_reaches_every_service_and_tls_cert_listens_itself():
     assert {"tls_cert", "postfix", "dovecot", "sendmail"} <= listeners
     notifiers = {str(p) for p, _task, n in _notifications() if n == "mailhost.mail : certificate changed"}
     assert notifiers and all(p.startswith("roles/tls_cert/") for p in notifiers), notifiers
+
+
+def test_mail_auth_topic_belongs_to_mail_auth():
+    """The milters' topic: mail_auth notifies it and mail_auth alone listens (it checks opendkim -n, restarts)."""
+    topic = "mailhost.mail : mail_auth changed"
+    assert _listeners()[topic] == {"mail_auth"}
+    notifiers = {str(p) for p, _task, n in _notifications() if n == topic}
+    assert notifiers and all(p.startswith("roles/mail_auth/") for p in notifiers), notifiers
 
 
 def test_no_task_fakes_a_change_to_reach_a_handler():
@@ -97,7 +111,7 @@ def test_no_task_fakes_a_change_to_reach_a_handler():
 
 def test_service_roles_do_not_flush_other_roles_handlers():
     """A role that flushes mid-play runs the bus's handlers before later roles could listen."""
-    for role in ("postfix", "dovecot", "sendmail", "tls_cert", "ldap_aliases"):
+    for role in ("postfix", "dovecot", "sendmail", "tls_cert", "ldap_aliases", "mail_auth"):
         for path in sorted((ROLES / role / "tasks").glob("*.yml")):
             for task in _tasks(path):
                 assert task.get("ansible.builtin.meta") != "flush_handlers", f"{path}: '{task.get('name')}' flushes"
@@ -193,7 +207,7 @@ def test_task_files_share_one_vocabulary(role):
         assert modules <= allowed, f"{role}: validate_vars.yml must only read variables, not run {modules - allowed}"
 
 
-@pytest.mark.parametrize("role", ["postfix", "dovecot", "sendmail", "ldap_aliases"])
+@pytest.mark.parametrize("role", ["postfix", "dovecot", "sendmail", "ldap_aliases", "mail_auth"])
 def test_one_check_mode_idiom_for_not_installed_yet(role):
     """Each role that installs packages says once whether they are there, in the same words."""
     facts = {}

@@ -10,6 +10,8 @@ from ansible_collections.mailhost.mail.plugins.module_utils._postfix_main_cf imp
     MainCfError,
     compose_main_cf,
     main_cf_value,
+    recipient_restrictions,
+    registered_services,
     render_main_cf,
 )
 
@@ -168,3 +170,88 @@ def test_compose_missing_setting_and_not_a_dict():
         compose_main_cf(inputs)
     with pytest.raises(MainCfError, match="expected a dict"):
         compose_main_cf(["mode"])
+
+
+SPF_SERVICE = {"service": "policyd_spf", "type": "unix", "unpriv": "n", "chroot": "n", "maxproc": "0",
+               "command": "spawn", "args": ["user=policyd-spf argv=/usr/bin/policyd-spf"]}
+MAIL_AUTH = {"smtpd_milters": ["inet:localhost:8891", "inet:localhost:8893"],
+             "non_smtpd_milters": ["inet:localhost:8891"],
+             "milter_settings": {"milter_default_action": "accept", "milter_protocol": 6},
+             "smtpd_recipient_restrictions": ["check_policy_service unix:private/policyd_spf"],
+             "parameters": {"policyd_spf_time_limit": 3600},
+             "master_cf": [SPF_SERVICE]}
+
+
+@pytest.mark.parametrize(("own", "added", "expected"), [
+    ([], [], ["permit_mynetworks", "reject_unauth_destination"]),
+    ([], ["check_policy_service unix:private/policyd_spf"],
+     ["permit_mynetworks", "reject_unauth_destination", "check_policy_service unix:private/policyd_spf"]),
+    (["permit_mynetworks", "reject_unauth_destination", "permit"], ["check_policy_service x", "check_policy_service x"],
+     ["permit_mynetworks", "reject_unauth_destination", "check_policy_service x", "permit"]),
+    (["reject_non_fqdn_recipient"], ["check_policy_service x"],
+     ["reject_non_fqdn_recipient", "check_policy_service x"]),
+    (["permit_mynetworks", "check_policy_service x"], ["check_policy_service x"],
+     ["permit_mynetworks", "check_policy_service x"]),
+])
+def test_recipient_restrictions_put_registered_checks_after_relay_control(own, added, expected):
+    assert recipient_restrictions(own, added) == expected
+
+
+def test_compose_registered_milters_restrictions_and_parameters():
+    cf = compose_main_cf(_inputs(registered=[MAIL_AUTH, {"smtpd_milters": ["inet:localhost:8891", "unix:/m"]}]))
+    assert cf["smtpd_milters"] == ["inet:localhost:8891", "inet:localhost:8893", "unix:/m"]
+    assert cf["non_smtpd_milters"] == ["inet:localhost:8891"]
+    assert cf["milter_default_action"] == "accept" and cf["milter_protocol"] == 6
+    assert cf["smtpd_recipient_restrictions"] == [
+        "permit_mynetworks", "reject_unauth_destination", "check_policy_service unix:private/policyd_spf"]
+    assert cf["policyd_spf_time_limit"] == 3600
+    text = render_main_cf(cf)
+    assert "smtpd_milters = inet:localhost:8891, inet:localhost:8893, unix:/m\n" in text
+    # Without registrations nothing of it appears, and the user's main_cf wins over a registration.
+    plain = compose_main_cf(_inputs())
+    assert not {"smtpd_milters", "non_smtpd_milters", "milter_default_action"} & set(plain)
+    assert "smtpd_recipient_restrictions" not in plain
+    user = compose_main_cf(_inputs(registered=[MAIL_AUTH], main_cf={"milter_default_action": "tempfail"}))
+    assert user["milter_default_action"] == "tempfail"
+
+
+@pytest.mark.parametrize(("registered", "message"), [
+    ([{"smtpd_milters": "inet:localhost:8891"}], "smtpd_milters must be a list"),
+    ([{"smtpd_milters": ["inet:a:1\nx = y"]}], "one-line strings"),
+    ([{"milter_settings": {"milter_default_action": "accept"}},
+      {"milter_settings": {"milter_default_action": "reject"}}],
+     "two registrations set milter_default_action"),
+    ([{"milter_settings": {"smtpd_milters": "x"}}], "may set milter_default_action, milter_protocol"),
+    ([{"milter_settings": ["accept"]}], "milter_settings must be a dict"),
+    ([{"parameters": {"myhostname": "evil"}}], "may not set myhostname"),
+    ([{"parameters": {"bad name": "x"}}], "not a Postfix parameter name"),
+    ([{"smtpd_recipient_restrictions": [None]}], "one-line strings"),
+])
+def test_compose_bad_registrations(registered, message):
+    with pytest.raises(MainCfError, match=message):
+        compose_main_cf(_inputs(registered=registered))
+
+
+def test_registered_services_fill_the_columns_and_merge_repeats():
+    services = registered_services([MAIL_AUTH, {"master_cf": [SPF_SERVICE]}, {}])
+    assert services == [{"service": "policyd_spf", "type": "unix", "private": "-", "unpriv": "n", "chroot": "n",
+                         "wakeup": "-", "maxproc": "0", "command": "spawn",
+                         "args": ["user=policyd-spf argv=/usr/bin/policyd-spf"]}]
+    assert registered_services([]) == []
+
+
+@pytest.mark.parametrize(("registered", "message"), [
+    ({"master_cf": []}, "registered must be a list"),
+    (["x"], "must be a dict"),
+    ([{"master_cf": {"service": "a"}}], "master_cf must be a list"),
+    ([{"master_cf": ["a"]}], "service must be a dict"),
+    ([{"master_cf": [dict(SPF_SERVICE, service="bad name")]}], "needs a service name"),
+    ([{"master_cf": [dict(SPF_SERVICE, type="tcp")]}], "type must be one of"),
+    ([{"master_cf": [dict(SPF_SERVICE, command="")]}], "needs a command"),
+    ([{"master_cf": [dict(SPF_SERVICE, args="user=x")]}], "args must be a list of strings"),
+    ([{"master_cf": [dict(SPF_SERVICE, args=["a\n-o x=y"])]}], "must be one line"),
+    ([{"master_cf": [SPF_SERVICE]}, {"master_cf": [dict(SPF_SERVICE, maxproc="1")]}], "differently"),
+])
+def test_registered_services_bad_input(registered, message):
+    with pytest.raises(MainCfError, match=message):
+        registered_services(registered)
