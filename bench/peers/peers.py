@@ -19,11 +19,11 @@ four main.cf settings). BENCH_MITOGEN=1 adds re-runs with mitogen's
 mitogen_linear strategy. BENCH_CASES selects cases. Writes
 .cache/bench-peers/results.json and the section of bench/RESULTS.md.
 """
+
 from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -51,8 +51,12 @@ SETTINGS = {  # order matters for floor.yml (postconf -h prints in this order)
     "inet_interfaces": "loopback-only",
     "inet_protocols": "ipv4",
 }
-SITE_VARS = {"postfix_mydomain": "example.com", "postfix_relayhost": "[mail.example.com]",
-             "demo_users": {}, "mailhost_serial": "100%"}
+SITE_VARS = {
+    "postfix_mydomain": "example.com",
+    "postfix_relayhost": "[mail.example.com]",
+    "demo_users": {},
+    "mailhost_serial": "100%",
+}
 
 
 def example_vars(*names):
@@ -65,7 +69,11 @@ def example_vars(*names):
 CASES = {
     "null_client": ("playbooks/site.yml", "null_clients", SITE_VARS),
     "mail_server": ("playbooks/site.yml", "mail_servers", SITE_VARS),
-    "sendmail_gateway": ("playbooks/site.yml", "sendmail_servers", {**SITE_VARS, **example_vars("all", "sendmail_servers")}),
+    "sendmail_gateway": (
+        "playbooks/site.yml",
+        "sendmail_servers",
+        {**SITE_VARS, **example_vars("all", "sendmail_servers")},
+    ),
     "floor": ("bench/peers/playbooks/floor.yml", "bench", {"bench_settings": SETTINGS}),
     "ours_postfix": ("bench/peers/playbooks/ours.yml", "bench", {"bench_settings": SETTINGS}),
     "geerlingguy": ("bench/peers/playbooks/geerlingguy.yml", "bench", {"bench_settings": SETTINGS}),
@@ -84,10 +92,36 @@ def docker(*args, check=True, timeout=120):
 def start(names):
     for name in names:
         docker("rm", "-f", name, check=False)
-        docker("run", "-d", "--name", name, "--hostname", f"{name}.example.com", "--network", NETWORK,
-               "--label", "mailhost.bench=1", "--cap-add", "SYS_ADMIN", "--cap-add", "SYS_PTRACE",
-               "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "--tmpfs", "/run",
-               "--tmpfs", "/run/lock", "--tmpfs", "/tmp", "-e", "container=docker", IMAGE, "/lib/systemd/systemd")
+        docker(
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--hostname",
+            f"{name}.example.com",
+            "--network",
+            NETWORK,
+            "--label",
+            "mailhost.bench=1",
+            "--cap-add",
+            "SYS_ADMIN",
+            "--cap-add",
+            "SYS_PTRACE",
+            "--cgroupns",
+            "host",
+            "-v",
+            "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+            "--tmpfs",
+            "/run",
+            "--tmpfs",
+            "/run/lock",
+            "--tmpfs",
+            "/tmp",
+            "-e",
+            "container=docker",
+            IMAGE,
+            "/lib/systemd/systemd",
+        )
     deadline = time.monotonic() + BOOT_TIMEOUT
     for name in names:
         while True:
@@ -106,23 +140,30 @@ def remove(names):
 
 def inventory(path, group, names, group_vars, connection="community.docker.docker"):
     hosts = {f"{n}.example.com": {"ansible_host": n} for n in names}
-    inv = {"all": {"vars": {"ansible_connection": connection},
-                   "children": {group: {"hosts": hosts, "vars": group_vars}}}}
+    inv = {
+        "all": {"vars": {"ansible_connection": connection}, "children": {group: {"hosts": hosts, "vars": group_vars}}}
+    }
     path.write_text(yaml.safe_dump(inv, sort_keys=False))
 
 
 def env(mitogen=False):
     e = dict(os.environ)
-    e.update({
-        "ANSIBLE_COLLECTIONS_PATH": f"{PEERS}/collections:{ROOT}/.cache/collections:"
-                                    f"{ROOT}/.venv/lib/python3.11/site-packages",
-        "ANSIBLE_ROLES_PATH": f"{PEERS}/roles",
-        "ANSIBLE_CALLBACK_PLUGINS": str(HERE / "callback_plugins"),
-        "ANSIBLE_CALLBACKS_ENABLED": "bench_count",
-        "ANSIBLE_STDOUT_CALLBACK": "default", "ANSIBLE_NOCOLOR": "true", "ANSIBLE_FORCE_COLOR": "false",
-        "ANSIBLE_INTERPRETER_PYTHON": "auto_silent", "ANSIBLE_RETRY_FILES_ENABLED": "false",
-        "ANSIBLE_HOST_KEY_CHECKING": "false", "ANSIBLE_PIPELINING": "true",
-    })
+    e.update(
+        {
+            "ANSIBLE_COLLECTIONS_PATH": f"{PEERS}/collections:{ROOT}/.cache/collections:"
+            f"{ROOT}/.venv/lib/python3.11/site-packages",
+            "ANSIBLE_ROLES_PATH": f"{PEERS}/roles",
+            "ANSIBLE_CALLBACK_PLUGINS": str(HERE / "callback_plugins"),
+            "ANSIBLE_CALLBACKS_ENABLED": "bench_count",
+            "ANSIBLE_STDOUT_CALLBACK": "default",
+            "ANSIBLE_NOCOLOR": "true",
+            "ANSIBLE_FORCE_COLOR": "false",
+            "ANSIBLE_INTERPRETER_PYTHON": "auto_silent",
+            "ANSIBLE_RETRY_FILES_ENABLED": "false",
+            "ANSIBLE_HOST_KEY_CHECKING": "false",
+            "ANSIBLE_PIPELINING": "true",
+        }
+    )
     if mitogen:
         import ansible_mitogen  # noqa: PLC0415 -- optional
 
@@ -154,22 +195,45 @@ def run(label, inv, playbook, mitogen=False, extra=()):
         f.unlink(missing_ok=True)
     e = env(mitogen)
     e["BENCH_COUNT_FILE"] = str(count)
-    wrapper = ("import resource, subprocess, sys, json\n"
-               "rc = subprocess.call(sys.argv[2:], timeout=%d)\n"
-               "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-               "open(sys.argv[1], 'w').write(json.dumps(u.ru_utime + u.ru_stime))\n"
-               "sys.exit(rc)\n") % RUN_TIMEOUT
+    wrapper = (
+        "import resource, subprocess, sys, json\n"
+        "rc = subprocess.call(sys.argv[2:], timeout=%d)\n"
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "open(sys.argv[1], 'w').write(json.dumps(u.ru_utime + u.ru_stime))\n"
+        "sys.exit(rc)\n"
+    ) % RUN_TIMEOUT
     cpu_file = STATE / f"{label}.cpu"
     log(label)
     t0 = time.monotonic()
     with open(logf, "w") as out:
-        rc = subprocess.call([str(BIN / "python"), "-c", wrapper, str(cpu_file), str(BIN / "ansible-playbook"),
-                              "-i", str(inv), str(ROOT / playbook), "-f", FORKS, *extra],
-                             stdout=out, stderr=subprocess.STDOUT, env=e, cwd=ROOT)
+        rc = subprocess.call(
+            [
+                str(BIN / "python"),
+                "-c",
+                wrapper,
+                str(cpu_file),
+                str(BIN / "ansible-playbook"),
+                "-i",
+                str(inv),
+                str(ROOT / playbook),
+                "-f",
+                FORKS,
+                *extra,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=e,
+            cwd=ROOT,
+        )
     wall = time.monotonic() - t0
     text = logf.read_text()
-    res = {"rc": rc, "seconds": round(wall, 1), "cpu": round(json.loads(cpu_file.read_text()), 2) if cpu_file.exists() else None,
-           "changed": recap(text, "changed"), "failed": recap(text, "failed") + recap(text, "unreachable")}
+    res = {
+        "rc": rc,
+        "seconds": round(wall, 1),
+        "cpu": round(json.loads(cpu_file.read_text()), 2) if cpu_file.exists() else None,
+        "changed": recap(text, "changed"),
+        "failed": recap(text, "failed") + recap(text, "unreachable"),
+    }
     modules, per_module = 0, {}
     if count.exists():
         for line in count.read_text().splitlines():
@@ -178,12 +242,19 @@ def run(label, inv, playbook, mitogen=False, extra=()):
             per_module[mod] = per_module.get(mod, 0) + 1
     hosts = json.loads(Path(str(count) + ".json").read_text()) if Path(str(count) + ".json").exists() else {}
     nhosts = max(len(hosts), 1)
-    res.update({"hosts": len(hosts), "tasks_per_host": round(sum(h["tasks"] for h in hosts.values()) / nhosts, 1),
-                "skipped_per_host": round(sum(h["skipped"] for h in hosts.values()) / nhosts, 1),
-                "modules_per_host": round(modules / nhosts, 1),
-                "modules": dict(sorted(per_module.items(), key=lambda kv: -kv[1]))})
-    log(f"  {res['seconds']}s cpu {res['cpu']}s changed={res['changed']} failed={res['failed']} "
-        f"tasks/host {res['tasks_per_host']} modules/host {res['modules_per_host']}")
+    res.update(
+        {
+            "hosts": len(hosts),
+            "tasks_per_host": round(sum(h["tasks"] for h in hosts.values()) / nhosts, 1),
+            "skipped_per_host": round(sum(h["skipped"] for h in hosts.values()) / nhosts, 1),
+            "modules_per_host": round(modules / nhosts, 1),
+            "modules": dict(sorted(per_module.items(), key=lambda kv: -kv[1])),
+        }
+    )
+    log(
+        f"  {res['seconds']}s cpu {res['cpu']}s changed={res['changed']} failed={res['failed']} "
+        f"tasks/host {res['tasks_per_host']} modules/host {res['modules_per_host']}"
+    )
     if rc != 0 or res["failed"]:
         log(f"  FAILED (rc {rc}), log: {logf.relative_to(ROOT)}")
         log("\n".join(text.splitlines()[-25:]))
@@ -207,8 +278,9 @@ def bench_case(case, results, mitogen):
         inventory(inv_all, group, names, gvars)
         inventory(inv_solo, group, solo, gvars)
         inventory(inv_fleet, group, fleet, gvars)
-        proxy = subprocess.run(["bash", "tests/testbed/testbed.sh", "proxy"], capture_output=True, text=True,
-                               cwd=ROOT, check=False).stdout.strip()
+        proxy = subprocess.run(
+            ["bash", "tests/testbed/testbed.sh", "proxy"], capture_output=True, text=True, cwd=ROOT, check=False
+        ).stdout.strip()
         prep = run(f"{case}-prepare", inv_all, "demo/prepare.yml", extra=("-e", f"demo_apt_proxy={proxy}"))
         if prep["rc"]:
             raise RuntimeError("prepare failed")
@@ -243,9 +315,15 @@ def main():
     mitogen = os.environ.get("BENCH_MITOGEN") == "1"
     out = STATE / "results.json"
     results = json.loads(out.read_text()) if out.exists() and os.environ.get("BENCH_KEEP_RESULTS") == "1" else {}
-    results["_meta"] = {"n": N, "forks": FORKS, "image": IMAGE, "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                                 cwd=ROOT, check=False).stdout.strip()}
+    results["_meta"] = {
+        "n": N,
+        "forks": FORKS,
+        "image": IMAGE,
+        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT, check=False
+        ).stdout.strip(),
+    }
     try:
         for case in cases:
             bench_case(case, results, mitogen)

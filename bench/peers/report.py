@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Write the bench/peers section of bench/RESULTS.md from .cache/bench-peers/results.json."""
+
 from __future__ import annotations
 
 import json
@@ -32,35 +33,50 @@ def main():
     data = json.loads((ROOT / ".cache" / "bench-peers" / "results.json").read_text())
     meta = data.pop("_meta")
     n = meta["n"]
-    lines = [HEADING, "", f"Measured {meta['started']} (load average at the end: {meta.get('loadavg_end', '?')}), "
-             f"code of commit {meta['commit']}, image {meta['image']}, community.docker.docker connection, "
-             f"pipelining on, forks {meta['forks']}, fleet of N = {n} plus one host alone, all fresh containers per "
-             "case. CPU-s per host = (controller CPU of the N-host run - of the 1-host run) / (N - 1); controller "
-             "CPU = user+sys of ansible-playbook and every process it waited for (workers, docker CLI). Tasks and "
-             "remote module invocations per host: bench/peers/callback_plugins/bench_count.py (a remote module "
-             "invocation = one module run on the host, including those an action plugin runs for its task, e.g. "
-             "template = stat + copy; set_fact/assert/debug/include_*/meta run on the controller and count none), "
-             f"from the N-host run.", "",
-             "| case | converge CPU-s/host | re-run CPU-s/host | converge tasks/host | converge modules/host "
-             "| re-run tasks/host | re-run modules/host | re-run changed | mitogen re-run CPU-s/host |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        HEADING,
+        "",
+        f"Measured {meta['started']} (load average at the end: {meta.get('loadavg_end', '?')}), "
+        f"code of commit {meta['commit']}, image {meta['image']}, community.docker.docker connection, "
+        f"pipelining on, forks {meta['forks']}, fleet of N = {n} plus one host alone, all fresh containers per "
+        "case. CPU-s per host = (controller CPU of the N-host run - of the 1-host run) / (N - 1); controller "
+        "CPU = user+sys of ansible-playbook and every process it waited for (workers, docker CLI). Tasks and "
+        "remote module invocations per host: bench/peers/callback_plugins/bench_count.py (a remote module "
+        "invocation = one module run on the host, including those an action plugin runs for its task, e.g. "
+        "template = stat + copy; set_fact/assert/debug/include_*/meta run on the controller and count none), "
+        f"from the N-host run.",
+        "",
+        "| case | converge CPU-s/host | re-run CPU-s/host | converge tasks/host | converge modules/host "
+        "| re-run tasks/host | re-run modules/host | re-run changed | mitogen re-run CPU-s/host |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for case, r in data.items():
         conv, rerun = r.get(f"converge_{n}", {}), r.get(f"rerun_{n}", {})
         lines.append(
-            f"| {LABELS.get(case, case)} | {fmt(r.get('converge_cpu_per_host'), 3)} | {fmt(r.get('rerun_cpu_per_host'), 3)} "
+            f"| {LABELS.get(case, case)} | {fmt(r.get('converge_cpu_per_host'), 3)} "
+            f"| {fmt(r.get('rerun_cpu_per_host'), 3)} "
             f"| {conv.get('tasks_per_host', 'n/a')} | {conv.get('modules_per_host', 'n/a')} "
             f"| {rerun.get('tasks_per_host', 'n/a')} | {rerun.get('modules_per_host', 'n/a')} "
             f"| {rerun.get('changed', 'n/a')} + {r.get('rerun_1', {}).get('changed', 'n/a')} "
-            f"| {fmt(r.get('mitogen_cpu_per_host'), 3)} |")
-    lines += ["", "Wall seconds and whole-run controller CPU-s (1 host / N hosts):", "",
-              "| case | converge s | converge CPU-s | re-run s | re-run CPU-s | mitogen re-run s | mitogen re-run CPU-s |",
-              "|---|---|---|---|---|---|---|"]
+            f"| {fmt(r.get('mitogen_cpu_per_host'), 3)} |"
+        )
+    lines += [
+        "",
+        "Wall seconds and whole-run controller CPU-s (1 host / N hosts):",
+        "",
+        "| case | converge s | converge CPU-s | re-run s | re-run CPU-s | mitogen re-run s | mitogen re-run CPU-s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    def pair(r, phase, key):
+        a, b = r.get(f"{phase}_1", {}).get(key), r.get(f"{phase}_{n}", {}).get(key)
+        return "n/a" if a is None else f"{a} / {b}"
+
     for case, r in data.items():
-        def pair(phase, key):
-            a, b = r.get(f"{phase}_1", {}).get(key), r.get(f"{phase}_{n}", {}).get(key)
-            return "n/a" if a is None else f"{a} / {b}"
-        lines.append(f"| {case} | {pair('converge', 'seconds')} | {pair('converge', 'cpu')} | {pair('rerun', 'seconds')} "
-                     f"| {pair('rerun', 'cpu')} | {pair('mitogen', 'seconds')} | {pair('mitogen', 'cpu')} |")
+        lines.append(
+            f"| {case} | {pair(r, 'converge', 'seconds')} | {pair(r, 'converge', 'cpu')} "
+            f"| {pair(r, 'rerun', 'seconds')} "
+            f"| {pair(r, 'rerun', 'cpu')} | {pair(r, 'mitogen', 'seconds')} | {pair(r, 'mitogen', 'cpu')} |"
+        )
 
     def cpu(case, key="rerun_cpu_per_host"):
         return data.get(case, {}).get(key)
@@ -69,10 +85,14 @@ def main():
     ours_f = ratio(cpu("ours_postfix"), cpu("foundata"))
     conv_floor = ratio(cpu("ours_postfix", "converge_cpu_per_host"), cpu("floor", "converge_cpu_per_host"))
     mail_mods = data.get("mail_server", {}).get(f"rerun_{n}", {}).get("modules_per_host")
-    lines += ["", "Ratios (targets of issue 18 in brackets):", "",
-              f"- re-run CPU per host, ours / geerlingguy: **{fmt(ours_g)}** (<= 1)",
-              f"- re-run CPU per host, ours / foundata: **{fmt(ours_f)}** (<= 0.5)",
-              f"- converge CPU per host, ours / hand floor: **{fmt(conv_floor)}** (<= 1.1)"]
+    lines += [
+        "",
+        "Ratios (targets of issue 18 in brackets):",
+        "",
+        f"- re-run CPU per host, ours / geerlingguy: **{fmt(ours_g)}** (<= 1)",
+        f"- re-run CPU per host, ours / foundata: **{fmt(ours_f)}** (<= 0.5)",
+        f"- converge CPU per host, ours / hand floor: **{fmt(conv_floor)}** (<= 1.1)",
+    ]
     for case in ("ours_postfix", "floor"):
         s1 = data.get(case, {}).get("converge_1", {}).get("seconds")
         if s1:
@@ -82,12 +102,18 @@ def main():
         m = ratio(r.get("rerun_cpu_per_host"), r.get("mitogen_cpu_per_host"))
         if m is not None:
             lines.append(f"- mitogen, re-run CPU per host plain / mitogen_linear, {case}: **{fmt(m)}** (>= 2)")
-    changed = {c: (r.get(f"rerun_{n}", {}).get("changed"), r.get("rerun_1", {}).get("changed")) for c, r in data.items()}
-    lines.append("- changed on the re-runs (N hosts, 1 host): " + ", ".join(f"{c} {a}/{b}" for c, (a, b) in changed.items()))
+    changed = {
+        c: (r.get(f"rerun_{n}", {}).get("changed"), r.get("rerun_1", {}).get("changed")) for c, r in data.items()
+    }
+    lines.append(
+        "- changed on the re-runs (N hosts, 1 host): " + ", ".join(f"{c} {a}/{b}" for c, (a, b) in changed.items())
+    )
     mail = data.get("mail_server", {}).get(f"rerun_{n}", {}).get("modules")
     if mail:
-        lines.append(f"- full mail server re-run, modules run on the {n} hosts: "
-                     + ", ".join(f"{k} {v}" for k, v in mail.items()))
+        lines.append(
+            f"- full mail server re-run, modules run on the {n} hosts: "
+            + ", ".join(f"{k} {v}" for k, v in mail.items())
+        )
     section = "\n".join(lines) + "\n"
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
     pattern = re.compile(re.escape(HEADING) + r".*?(?=^## |\Z)", re.S | re.M)
