@@ -15,8 +15,8 @@ the fleet run and divided by N.
 Cases: null client, full mail server (tls_cert + postfix + dovecot), sendmail
 gateway (playbooks/site.yml); the hand-written floor, our postfix role,
 geerlingguy.postfix and foundata.postfix's run role (bench/peers/playbooks/,
-four main.cf settings). BENCH_MITOGEN=1 adds re-runs with mitogen's
-mitogen_linear strategy. BENCH_CASES selects cases. Writes
+four main.cf settings). Re-runs with mitogen's mitogen_linear strategy are
+added when mitogen is installed (BENCH_MITOGEN=0 leaves them out). BENCH_CASES selects cases. Writes
 .cache/bench-peers/results.json and the section of bench/RESULTS.md.
 """
 
@@ -44,6 +44,7 @@ N = int(os.environ.get("BENCH_N", "5"))
 FORKS = os.environ.get("BENCH_FORKS", "20")
 RUN_TIMEOUT = int(os.environ.get("BENCH_RUN_TIMEOUT", "900"))
 BOOT_TIMEOUT = 120
+FAILURES: list = []
 
 SETTINGS = {  # order matters for floor.yml (postconf -h prints in this order)
     "myhostname": "{{ inventory_hostname }}",
@@ -256,6 +257,7 @@ def run(label, inv, playbook, mitogen=False, extra=()):
         f"tasks/host {res['tasks_per_host']} modules/host {res['modules_per_host']}"
     )
     if rc != 0 or res["failed"]:
+        FAILURES.append(label)
         log(f"  FAILED (rc {rc}), log: {logf.relative_to(ROOT)}")
         log("\n".join(text.splitlines()[-25:]))
     return res
@@ -312,7 +314,15 @@ def main():
     if docker("network", "inspect", NETWORK, check=False).returncode:
         docker("network", "create", "--label", "mailhost.bench=1", NETWORK)
     cases = os.environ.get("BENCH_CASES", " ".join(CASES)).split()
-    mitogen = os.environ.get("BENCH_MITOGEN") == "1"
+    mitogen = os.environ.get("BENCH_MITOGEN", "auto")
+    if mitogen == "auto":
+        try:
+            import ansible_mitogen  # noqa: F401, PLC0415 -- optional
+
+            mitogen = "1"
+        except ImportError:
+            mitogen = "0"
+    mitogen = mitogen == "1"
     out = STATE / "results.json"
     results = json.loads(out.read_text()) if out.exists() and os.environ.get("BENCH_KEEP_RESULTS") == "1" else {}
     results["_meta"] = {
@@ -333,6 +343,8 @@ def main():
         results["_meta"]["loadavg_end"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
         out.write_text(json.dumps(results, indent=1))
     subprocess.run([str(BIN / "python"), str(HERE / "report.py")], check=False, cwd=ROOT)
+    if FAILURES:
+        sys.exit("[bench/peers] failed runs: " + ", ".join(FAILURES))
 
 
 if __name__ == "__main__":

@@ -67,6 +67,7 @@ def main():
         "| case | converge s | converge CPU-s | re-run s | re-run CPU-s | mitogen re-run s | mitogen re-run CPU-s |",
         "|---|---|---|---|---|---|---|",
     ]
+
     def pair(r, phase, key):
         a, b = r.get(f"{phase}_1", {}).get(key), r.get(f"{phase}_{n}", {}).get(key)
         return "n/a" if a is None else f"{a} / {b}"
