@@ -15,7 +15,7 @@ the fleet run and divided by N.
 Cases: null client, full mail server (tls_cert + postfix + dovecot), sendmail
 gateway (playbooks/site.yml); the hand-written floor, our postfix role,
 geerlingguy.postfix and foundata.postfix's run role (bench/peers/playbooks/,
-four main.cf settings). Re-runs with mitogen's mitogen_linear strategy are
+four main.cf settings). BENCH_PREFIX names the containers (default mh-bench18). Re-runs with mitogen's mitogen_linear strategy are
 added when mitogen is installed (BENCH_MITOGEN=0 leaves them out). BENCH_CASES selects cases. Writes
 .cache/bench-peers/results.json and the section of bench/RESULTS.md.
 """
@@ -38,8 +38,8 @@ STATE = ROOT / ".cache" / "bench-peers"
 PEERS = ROOT / "bench" / ".cache" / "peers"
 HERE = ROOT / "bench" / "peers"
 IMAGE = os.environ.get("MOLECULE_IMAGE", "mailhost-testbed:debian12")
-NETWORK = "mh-bench18-net"
-PREFIX = "mh-bench18"
+PREFIX = os.environ.get("BENCH_PREFIX", "mh-bench18")
+NETWORK = PREFIX + "-net"
 N = int(os.environ.get("BENCH_N", "5"))
 FORKS = os.environ.get("BENCH_FORKS", "20")
 RUN_TIMEOUT = int(os.environ.get("BENCH_RUN_TIMEOUT", "900"))
