@@ -15,9 +15,11 @@ the fleet run and divided by N.
 Cases: null client, full mail server (tls_cert + postfix + dovecot), sendmail
 gateway (playbooks/site.yml); the hand-written floor, our postfix role,
 geerlingguy.postfix and foundata.postfix's run role (bench/peers/playbooks/,
-four main.cf settings). BENCH_PREFIX names the containers (default mh-bench18). Re-runs with mitogen's mitogen_linear strategy are
-added when mitogen is installed (BENCH_MITOGEN=0 leaves them out). BENCH_CASES selects cases. Writes
-.cache/bench-peers/results.json and the section of bench/RESULTS.md.
+four main.cf settings). Re-runs with mitogen's mitogen_linear strategy are
+added when mitogen is installed (BENCH_MITOGEN=0 leaves them out).
+BENCH_CASES selects cases, BENCH_PREFIX names the containers (default
+mh-bench18). Writes .cache/bench-peers/results.json and the section of
+bench/RESULTS.md.
 """
 
 from __future__ import annotations
