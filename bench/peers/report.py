@@ -115,6 +115,15 @@ def main():
             f"- full mail server re-run, modules run on the {n} hosts: "
             + ", ".join(f"{k} {v}" for k, v in mail.items())
         )
+    lines += [
+        "",
+        "Reproduce: `make bench` (all benchmarks), or only this one:",
+        "`BENCH_N=3 .venv/bin/python bench/peers/peers.py` (BENCH_CASES to pick cases, BENCH_MITOGEN=0 to leave",
+        "mitogen out). The peer roles are unpacked by bench/peers/prepare_peers.sh from git snapshots of",
+        "github.com/geerlingguy/ansible-role-postfix and github.com/foundata/ansible-collection-postfix into the",
+        "ignored bench/.cache/peers (never committed); their commits are printed at the start of a run.",
+        "Logs, inventories and per-run counts: .cache/bench-peers/.",
+    ]
     section = "\n".join(lines) + "\n"
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
     pattern = re.compile(re.escape(HEADING) + r".*?(?=^## |\Z)", re.S | re.M)
