@@ -135,3 +135,19 @@ def test_renewal_is_served_on_every_port_without_a_restart(host, hosts):
         key = f"{name}:{port}"
         assert served[key] != SERIALS["issued"][key], key
         assert served[key] == _file_serial(hosts[short]), key
+
+
+def test_the_renewal_timer_runs_its_command_and_goes_away(hosts):
+    mail = hosts["mail"]
+    returncode, output = scenario_playbook.run_playbook(
+        __file__, "timer.yml", "-e", "timer_command='/usr/bin/touch /run/mh-acme-timer-ran'")
+    assert returncode == 0, output
+    assert mail.service("mailhost-tls-renew.timer").is_enabled
+    assert mail.service("mailhost-tls-renew.timer").is_running
+    assert mail.run("systemd-analyze verify /etc/systemd/system/mailhost-tls-renew.service").rc == 0
+    mail.check_output("systemctl start mailhost-tls-renew.service")
+    assert mail.file("/run/mh-acme-timer-ran").exists
+    returncode, output = scenario_playbook.run_playbook(__file__, "timer.yml", "-e", "timer_command=''")
+    assert returncode == 0, output
+    assert not mail.file("/etc/systemd/system/mailhost-tls-renew.timer").exists
+    assert not mail.service("mailhost-tls-renew.timer").is_running
