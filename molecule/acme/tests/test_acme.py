@@ -1,6 +1,7 @@
 """ACME on the wire: what every port serves, before and after renewal and failures.
 
-The client reads the served certificate with openssl s_client (STARTTLS on 25
+Every test takes testinfra's host (the client) so pytest keeps them in file
+order. The client reads the served certificate with openssl s_client (STARTTLS on 25
 and 587, TLS on 465, 993, 995 and nothing else). The tests run in file order:
 issue (converge), check mode, an unreachable directory, a failed challenge,
 then a forced renewal by converge with a renewal threshold above the
@@ -45,7 +46,7 @@ def _served(client, name, port, starttls):
         cmd = client.run(
             "echo | timeout 10 openssl s_client -connect %s:%s -servername %s " + starttls_opt
             + " 2>/dev/null | openssl x509 -noout -serial -issuer",
-            name, port, name,
+            name, str(port), name,
         )
         match = re.search(r"serial=(\w+)", cmd.stdout)
         if match:
@@ -86,15 +87,15 @@ def test_every_port_serves_the_issued_certificate(host, hosts):
     _save("issued", _all_served(host))
 
 
-def test_keys_are_root_only(hosts):
+def test_keys_are_root_only(host, hosts):
     for short in ("mail", "gw"):
         for path in ("/etc/ssl/private/mailhost.key", "/etc/ssl/private/acme-account.key"):
             key = hosts[short].file(path)
             assert (key.user, key.group, key.mode) == ("root", "root", 0o600), path
 
 
-def test_check_mode_changes_nothing():
-    returncode, output = scenario_playbook.run_playbook(__file__, "converge.yml", "--check")
+def test_check_mode_changes_nothing(host):
+    returncode, output = scenario_playbook.run_playbook(__file__, "converge.yml", "--check", timeout=900)
     assert returncode == 0, output
     for short in ("mail", "gw"):
         assert re.search(rf"mh-acme-{short}\s*: ok=\d+\s+changed=0\s", output), output
@@ -109,7 +110,7 @@ def test_check_mode_changes_nothing():
 )
 def test_a_failed_order_leaves_the_certificate_served(host, hosts, breakage, message):
     before = {short: _digests(h) for short, h in hosts.items()}
-    returncode, output = scenario_playbook.run_playbook(__file__, "break.yml", "-e", f"acme_break={breakage}")
+    returncode, output = scenario_playbook.run_playbook(__file__, "break.yml", "-e", f"acme_break={breakage}", timeout=900)
     assert returncode != 0, output
     for short in ("mail", "gw"):
         assert re.search(rf"mh-acme-{short}\s*: ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=1", output), output
@@ -126,7 +127,7 @@ def test_a_failed_order_leaves_the_certificate_served(host, hosts, breakage, mes
 
 
 def test_renewal_is_served_on_every_port_without_a_restart(host, hosts):
-    returncode, output = scenario_playbook.run_playbook(__file__, "converge.yml", "-e", "tls_cert_renew_days=5000")
+    returncode, output = scenario_playbook.run_playbook(__file__, "converge.yml", "-e", "tls_cert_renew_days=5000", timeout=900)
     assert returncode == 0, output
     assert "expires within 5000 days" in output
     served = _all_served(host)
@@ -137,17 +138,17 @@ def test_renewal_is_served_on_every_port_without_a_restart(host, hosts):
         assert served[key] == _file_serial(hosts[short]), key
 
 
-def test_the_renewal_timer_runs_its_command_and_goes_away(hosts):
+def test_the_renewal_timer_runs_its_command_and_goes_away(host, hosts):
     mail = hosts["mail"]
     returncode, output = scenario_playbook.run_playbook(
-        __file__, "timer.yml", "-e", "timer_command='/usr/bin/touch /run/mh-acme-timer-ran'")
+        __file__, "timer.yml", "-e", "timer_command='/usr/bin/touch /run/mh-acme-timer-ran'", timeout=900)
     assert returncode == 0, output
     assert mail.service("mailhost-tls-renew.timer").is_enabled
     assert mail.service("mailhost-tls-renew.timer").is_running
     assert mail.run("systemd-analyze verify /etc/systemd/system/mailhost-tls-renew.service").rc == 0
     mail.check_output("systemctl start mailhost-tls-renew.service")
     assert mail.file("/run/mh-acme-timer-ran").exists
-    returncode, output = scenario_playbook.run_playbook(__file__, "timer.yml", "-e", "timer_command=''")
+    returncode, output = scenario_playbook.run_playbook(__file__, "timer.yml", "-e", "timer_command=''", timeout=900)
     assert returncode == 0, output
     assert not mail.file("/etc/systemd/system/mailhost-tls-renew.timer").exists
     assert not mail.service("mailhost-tls-renew.timer").is_running
