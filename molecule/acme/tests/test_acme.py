@@ -110,7 +110,8 @@ def test_check_mode_changes_nothing(host):
 )
 def test_a_failed_order_leaves_the_certificate_served(host, hosts, breakage, message):
     before = {short: _digests(h) for short, h in hosts.items()}
-    returncode, output = scenario_playbook.run_playbook(__file__, "break.yml", "-e", f"acme_break={breakage}", timeout=900)
+    returncode, output = scenario_playbook.run_playbook(
+        __file__, "break.yml", "-e", f"acme_break={breakage}", timeout=900)
     assert returncode != 0, output
     for short in ("mail", "gw"):
         assert re.search(rf"mh-acme-{short}\s*: ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=1", output), output
@@ -127,7 +128,8 @@ def test_a_failed_order_leaves_the_certificate_served(host, hosts, breakage, mes
 
 
 def test_renewal_is_served_on_every_port_without_a_restart(host, hosts):
-    returncode, output = scenario_playbook.run_playbook(__file__, "converge.yml", "-e", "tls_cert_renew_days=5000", timeout=900)
+    returncode, output = scenario_playbook.run_playbook(
+        __file__, "converge.yml", "-e", "tls_cert_renew_days=5000", timeout=900)
     assert returncode == 0, output
     assert "expires within 5000 days" in output
     served = _all_served(host)
