@@ -60,7 +60,7 @@ def _file_serial(host):
 
 
 def _digests(host):
-    return host.check_output("sha256sum %s", " ".join(FILES))
+    return host.check_output("sha256sum " + " ".join(FILES))
 
 
 def _all_served(client):
