@@ -10,9 +10,10 @@ COLL_ROOT   := $(CURDIR)/.cache/collections
 COLL_LINK   := $(COLL_ROOT)/ansible_collections/mailhost/mail
 STAMP       := $(VENV)/.installed
 TESTBED     := tests/testbed/testbed.sh
-# Scenarios run by `make test`: the known ones in dependency order, then any
-# other scenario directory, then the full stack; `make molecule SCENARIO=x` runs one.
-SCENARIO_ORDER := smoke modules tls_cert postfix dovecot sendmail ldap_aliases mta_switch
+# Scenarios run by `make test`: the known ones, longest first so that the two
+# job slots finish together, then any other scenario directory, then the full
+# stack; `make molecule SCENARIO=x` runs one.
+SCENARIO_ORDER := audit mail_auth acme tls_cert dovecot mta_switch sendmail postfix ldap_aliases modules smoke
 ALL_SCENARIOS  := $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml))
 SCENARIOS   ?= $(filter $(ALL_SCENARIOS),$(SCENARIO_ORDER)) \
                $(filter-out $(SCENARIO_ORDER) full_stack,$(ALL_SCENARIOS)) \
