@@ -36,6 +36,9 @@ export ANSIBLE_NOCOLOR=true
 export ANSIBLE_STDOUT_CALLBACK=default
 export ANSIBLE_INTERPRETER_PYTHON=auto_silent
 export ANSIBLE_RETRY_FILES_ENABLED=false
+# mail_auth writes the DNS records an admin must publish here; check.yml
+# verifies the DKIM signature against them (the demo has no DNS server).
+export MAILHOST_DEMO_DNS_RECORDS="$STATE/dns-records.json"
 
 log() { printf '[demo] %s\n' "$*" >&2; }
 die() { printf '[demo] ERROR: %s\n' "$*" >&2; exit 1; }

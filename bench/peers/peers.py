@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Controller cost per host: our playbooks and the peer Postfix roles.
 
 For each case, fresh containers (mh-bench18-<case>-<i>): one host alone and a
@@ -352,5 +351,6 @@ def main():
 
 
 if __name__ == "__main__":
-    shutil.which("docker") or sys.exit("docker not found")
+    if not shutil.which("docker"):
+        sys.exit("docker not found")
     main()

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write the bench/peers section of bench/RESULTS.md from .cache/bench-peers/results.json."""
 
 from __future__ import annotations

@@ -240,4 +240,3 @@ def _port(port: Any) -> int:
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise MailAuthError("a milter port must be a number from 1 to 65535, not %r" % (port,))
     return port
-

@@ -93,9 +93,8 @@ def test_tables_sign_with_the_active_selector_and_keep_the_old_key(hosts):
 
 def test_postfix_composed_the_registration(hosts):
     recv = hosts[RECV]
-    cf = dict(line.split(" = ", 1) for line in recv.run(
-        "postconf smtpd_milters non_smtpd_milters milter_default_action smtpd_recipient_restrictions").stdout
-              .splitlines())
+    postconf = recv.run("postconf smtpd_milters non_smtpd_milters milter_default_action smtpd_recipient_restrictions")
+    cf = dict(line.split(" = ", 1) for line in postconf.stdout.splitlines())
     assert cf["smtpd_milters"] == "inet:127.0.0.1:8891, inet:127.0.0.1:8893"
     assert cf["non_smtpd_milters"] == "inet:127.0.0.1:8891"
     assert cf["milter_default_action"] == "accept"
@@ -115,7 +114,7 @@ def test_dns_serves_the_returned_records(hosts):
                      zone, re.M), zone
     assert re.search(r'^s2025\._domainkey\.example\.com\. 3600 IN TXT \( "v=DKIM1; k=rsa; p=\S+" "\S+" \)$', zone, re.M)
     answer = hosts[RECV].run("python3 -c %s", "import dns.resolver;print(b''.join(dns.resolver.resolve("
-                        "'s2026._domainkey.example.com','TXT')[0].strings).decode())")
+                             "'s2026._domainkey.example.com','TXT')[0].strings).decode())")
     assert answer.rc == 0, answer.stderr
     assert answer.stdout.strip().startswith("v=DKIM1; k=rsa; p=MIIB")
 
