@@ -13,7 +13,7 @@ TESTBED     := tests/testbed/testbed.sh
 # Scenarios run by `make test`: the known ones, longest first so that the two
 # job slots finish together, then any other scenario directory, then the full
 # stack; `make molecule SCENARIO=x` runs one.
-SCENARIO_ORDER := audit mail_auth acme tls_cert dovecot mta_switch sendmail postfix ldap_aliases modules smoke
+SCENARIO_ORDER := acme audit mail_auth tls_cert dovecot mta_switch sendmail postfix ldap_aliases modules smoke
 ALL_SCENARIOS  := $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml))
 SCENARIOS   ?= $(filter $(ALL_SCENARIOS),$(SCENARIO_ORDER)) \
                $(filter-out $(SCENARIO_ORDER) full_stack,$(ALL_SCENARIOS)) \
