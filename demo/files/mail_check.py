@@ -38,7 +38,9 @@ def send(host: str, port: int, sender: str, recipient: str, subject: str) -> dic
     return {"sent": not refused, "to": recipient, "subject": subject}
 
 
-def fetch(host: str, user: str, subject: str, cafile: str | None, timeout: float) -> dict:
+def _imap_message(host: str, user: str, subject: str, cafile: str | None, timeout: float,
+                  part: str = "BODY.PEEK[]") -> dict:
+    """The newest message with this subject (its ``part``), waiting at most timeout seconds."""
     password = os.environ["MAIL_CHECK_PASSWORD"]
     context = ssl.create_default_context(cafile=cafile) if cafile else ssl.create_default_context()
     context.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -54,39 +56,23 @@ def fetch(host: str, user: str, subject: str, cafile: str | None, timeout: float
                 _status, data = imap.search(None, "SUBJECT", f'"{subject}"')
                 ids = data[0].split()
                 if ids:
-                    _status, parts = imap.fetch(ids[-1], "(BODY.PEEK[HEADER.FIELDS (FROM SUBJECT TO)])")
-                    header = parts[0][1].decode(errors="replace").strip()
-                    tls = imap.sock.version()
-                    return {"found": True, "user": user, "tls": tls, "attempts": attempts, "header": header}
+                    _status, parts = imap.fetch(ids[-1], f"({part})")
+                    return {"found": True, "data": parts[0][1], "tls": imap.sock.version(), "attempts": attempts}
         except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
             last_error = f"{type(exc).__name__}: {exc}"
         if time.monotonic() >= deadline:
-            return {"found": False, "user": user, "attempts": attempts, "error": last_error or "no such message"}
+            return {"found": False, "attempts": attempts, "error": last_error or "no such message"}
         time.sleep(1)
 
 
-def _imap_message(host: str, user: str, subject: str, cafile: str | None, timeout: float) -> tuple[bytes, str]:
-    """The newest message with this subject, whole, waiting at most timeout seconds."""
-    password = os.environ["MAIL_CHECK_PASSWORD"]
-    context = ssl.create_default_context(cafile=cafile) if cafile else ssl.create_default_context()
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    deadline = time.monotonic() + timeout
-    last_error = "no such message"
-    while True:
-        try:
-            with imaplib.IMAP4_SSL(host, 993, ssl_context=context, timeout=10) as imap:
-                imap.login(user, password)
-                imap.select("INBOX", readonly=True)
-                _status, data = imap.search(None, "SUBJECT", f'"{subject}"')
-                ids = data[0].split()
-                if ids:
-                    _status, parts = imap.fetch(ids[-1], "(BODY.PEEK[])")
-                    return parts[0][1], ""
-        except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
-            last_error = f"{type(exc).__name__}: {exc}"
-        if time.monotonic() >= deadline:
-            return b"", last_error
-        time.sleep(1)
+def fetch(host: str, user: str, subject: str, cafile: str | None, timeout: float) -> dict:
+    got = _imap_message(host, user, subject, cafile, timeout, "BODY.PEEK[HEADER.FIELDS (FROM SUBJECT TO)]")
+    result = {"found": got["found"], "user": user, "attempts": got["attempts"]}
+    if got["found"]:
+        result.update(tls=got["tls"], header=got["data"].decode(errors="replace").strip())
+    else:
+        result["error"] = got["error"]
+    return result
 
 
 def dkim_check(host: str, user: str, subject: str, record_file: str, cafile: str | None, timeout: float) -> dict:
@@ -94,9 +80,10 @@ def dkim_check(host: str, user: str, subject: str, record_file: str, cafile: str
 
     with open(record_file, encoding="utf-8") as handle:
         record = json.load(handle)
-    raw, error = _imap_message(host, user, subject, cafile, timeout)
-    if not raw:
-        return {"found": False, "verified": False, "error": error}
+    got = _imap_message(host, user, subject, cafile, timeout)
+    if not got["found"]:
+        return {"found": False, "verified": False, "error": got["error"]}
+    raw = got["data"]
     asked = []
 
     def dnsfunc(name, timeout=5):  # the published record stands in for DNS
