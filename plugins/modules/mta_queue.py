@@ -170,11 +170,19 @@ class PostfixQueue(Queue):
         # Works with Postfix stopped too: postqueue then reads the queue directly.
         entries = parse_postqueue_json(self._run([self.postqueue, "-j"], "postqueue -j"))
         postcat = self.module.get_bin_path("postcat", required=True, opt_dirs=["/usr/sbin"])
+        listed = []
         for entry in entries:
             entry["key"] = entry["queue_id"]
-            envelope = self._run([postcat, "-e", "-q", entry["queue_id"]], "postcat -e")
+            argv = [postcat, "-e", "-q", entry["queue_id"]]
+            rc, envelope, err = self.module.run_command(argv)
+            if rc != 0 and "No such file or directory" in err:
+                # A running Postfix delivered it since postqueue listed it.
+                continue
+            if rc != 0:
+                self.module.fail_json(msg=f"postcat -e failed (rc={rc}): {err.strip()}", cmd=argv)
             entry["sender"] = parse_postcat_sender(envelope)
-        return entries
+            listed.append(entry)
+        return listed
 
     def read(self, entry):
         postcat = self.module.get_bin_path("postcat", required=True, opt_dirs=["/usr/sbin"])
@@ -218,6 +226,9 @@ class SendmailQueue(Queue):
             try:
                 with open(qf_path, "rb") as handle:
                     parsed = parse_sendmail_qf(handle.read())
+            except FileNotFoundError:
+                # A running Sendmail delivered it since the directory was read.
+                continue
             except (OSError, QueueFormatError) as exc:
                 self.module.fail_json(msg=f"cannot read Sendmail queue file {qf_path}: {exc}")
             entries.append({"key": queue_id, "queue_id": queue_id, "queue_name": directory,

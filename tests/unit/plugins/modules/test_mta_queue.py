@@ -29,6 +29,9 @@ case "$name" in
     done ;;
   postcat)
     id=$3; d="$STUB_QUEUE/$id"; [ -d "$d" ] || { echo "postcat: fatal: $id not found" >&2; exit 1; }
+    # "gone": delivered by the running Postfix after postqueue listed it
+    [ -e "$d/gone" ] && { echo "postcat: fatal: open queue file $id: No such file or directory" >&2; exit 1; }
+    [ -e "$d/corrupt" ] && { echo "postcat: fatal: $id: bad record type" >&2; exit 1; }
     case "$1" in
       -e) printf 'sender: %s\n' "$(cat "$d/sender")" ;;
       -bh) cat "$d/content" ;;
@@ -161,3 +164,21 @@ def test_flush_reports_what_is_left(tools, capsys):
     assert "postqueue -f" in (tools / "stub.log").read_text()
     empty = run_module(mta_queue, args(tools, mta="sendmail", state="flushed", timeout=1), capsys)
     assert (empty["changed"], empty["count"]) == (False, 0)
+
+
+def test_flush_skips_a_message_delivered_after_the_listing(tools, capsys):
+    postfix_message(tools, "AAA111", "a@example.net", ["x@remote.example"], b"S: ok\n\nfine\n")
+    postfix_message(tools, "BBB222", "b@example.net", ["y@remote.example"], b"S: gone\n\nbye\n")
+    (tools / "queue" / "BBB222" / "gone").write_text("")
+    result = run_module(mta_queue, args(tools, mta="postfix", state="flushed", timeout=1), capsys)
+    assert not result.get("failed"), result
+    assert result["count"] == 1
+    assert [m["id"] for m in result["messages"]] == ["postfix-AAA111"]
+
+
+def test_postcat_failing_otherwise_still_fails(tools, capsys):
+    postfix_message(tools, "AAA111", "a@example.net", ["x@remote.example"], b"S: ok\n\nfine\n")
+    (tools / "queue" / "AAA111" / "corrupt").write_text("")
+    result = run_module(mta_queue, args(tools, mta="postfix", state="flushed", timeout=1), capsys)
+    assert result["failed"]
+    assert "bad record type" in result["msg"]
