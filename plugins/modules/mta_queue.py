@@ -148,10 +148,13 @@ class Queue:
     def __init__(self, module):
         self.module = module
 
-    def _run(self, argv, what, **kwargs):
+    def _run(self, argv, what, gone_ok=False, **kwargs):
+        """The command's output; None when gone_ok and it says a queue file no longer exists."""
         rc, out, err = self.module.run_command(argv, **kwargs)
         if rc != 0:
             err_text = err if isinstance(err, str) else err.decode("utf-8", "replace")
+            if gone_ok and "No such file or directory" in err_text:
+                return None
             self.module.fail_json(msg=f"{what} failed (rc={rc}): {err_text.strip()}", cmd=argv)
         return out
 
@@ -173,13 +176,10 @@ class PostfixQueue(Queue):
         listed = []
         for entry in entries:
             entry["key"] = entry["queue_id"]
-            argv = [postcat, "-e", "-q", entry["queue_id"]]
-            rc, envelope, err = self.module.run_command(argv)
-            if rc != 0 and "No such file or directory" in err:
+            envelope = self._run([postcat, "-e", "-q", entry["queue_id"]], "postcat -e", gone_ok=True)
+            if envelope is None:
                 # A running Postfix delivered it since postqueue listed it.
                 continue
-            if rc != 0:
-                self.module.fail_json(msg=f"postcat -e failed (rc={rc}): {err.strip()}", cmd=argv)
             entry["sender"] = parse_postcat_sender(envelope)
             listed.append(entry)
         return listed
