@@ -21,9 +21,11 @@ SCENARIOS   ?= $(filter $(ALL_SCENARIOS),$(SCENARIO_ORDER)) \
 # Distributions `make test` runs the scenarios on: both local Debian images.
 TEST_DISTROS ?= debian12 debian13
 # Scenarios that `make test` also runs on Debian 13: the ones whose platform
-# differences are largest (Dovecot 2.4's new config, mkcert.sh's new layout, and
-# the MTAs' packaging). `make test DISTRO_SCENARIOS="$$(ls molecule)"` runs all.
-DISTRO_SCENARIOS ?= smoke tls_cert dovecot postfix sendmail
+# differences are largest (Dovecot 2.4's new config and the MTAs' packaging).
+# tls_cert runs inside the dovecot and sendmail converges there, so its own
+# scenario (mkcert.sh's layout, the self-signed and imported cases) runs on
+# Debian 12 only. `make test DISTRO_SCENARIOS="$$(ls molecule)"` runs all.
+DISTRO_SCENARIOS ?= smoke dovecot postfix sendmail
 # Scenarios run side by side; each holds a lock on its own name.
 MOLECULE_JOBS ?= 2
 MOLECULE_DISTRO ?= debian12
