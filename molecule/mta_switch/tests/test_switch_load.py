@@ -122,8 +122,8 @@ def switched_under_load(host):
         print(f"[switch-load]   switch to {step['to']}: {step['seconds']}s, accepted "
               f"{step['accepted_before']} -> {step['accepted_after']} meanwhile; queued messages moved {step['moved']}")
     print(f"[switch-load]   accepted {figures['accepted']}, delivered {figures['delivered']}, still queued "
-          f"{figures['still_queued']}, duplicates {figures['duplicates']} {figures['duplicate_ids']}, lost {figures['n_lost']} "
-          f"{figures['lost']}")
+          f"{figures['still_queued']}, duplicates {figures['duplicates']} {figures['duplicate_ids']}, "
+          f"lost {figures['n_lost']} {figures['lost']}")
     print(f"[switch-load]   refused or cut off (no 250; the sender moved on to a new message): "
           f"{figures['refused_or_cut']} {figures['refusal_kinds']}; of them delivered anyway: "
           f"{figures['delivered_without_250'][:10]}")
