@@ -9,6 +9,12 @@
 # (pip install 'ansible-core~=2.21.0') in a venv in the container. The work tree
 # (tracked and new files) is copied in as ansible_collections/mailhost/mail; the
 # collections it depends on come read-only from the host venv's `ansible` package.
+#
+# Then one Molecule scenario (MAILHOST_VERSIONS_MOLECULE, default full_stack;
+# empty: none) runs with the newest of the SERIES as its controller: molecule,
+# ansible-playbook and testinfra inside such a container, driving the
+# scenario's containers through the host's Docker engine (its socket is
+# mounted). It holds the scenario's lock, as the host's run of it does.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck disable=SC2206 # one word per series
@@ -18,6 +24,8 @@ deps="$repo/.venv/lib/python3.11/site-packages/ansible_collections"
 ca=/etc/ssl/certs/ca-certificates.crt
 proxy="${MAILHOST_APT_PROXY-$(bash "$repo/tests/testbed/testbed.sh" proxy)}"
 logs="$repo/.cache/versions-logs"
+molecule_scenario="${MAILHOST_VERSIONS_MOLECULE-full_stack}"
+molecule_locks="$repo/.cache/molecule-logs"
 TIMEOUT_SECONDS="${MAILHOST_VERSIONS_TIMEOUT:-900}"
 mkdir -p "$logs"
 [ -d "$deps/community/general" ] || { echo "[versions] no $deps; run 'make venv'" >&2; exit 1; }
@@ -65,10 +73,68 @@ exit $rc
 SH
 }
 
+# The Molecule run inside the container; $1 is the series, $2 the scenario.
+molecule_inner() {
+  cat <<'SH'
+set -euo pipefail
+series="$1" scenario="$2"
+t0=$(date +%s)
+printf '[global]\ncert = /etc/ssl/certs/host-ca.crt\ncache-dir = /cache/pip\ntimeout = 120\ndisable-pip-version-check = true\n' >/etc/pip.conf
+[ -x /cache/venv/bin/pip ] || python3 -m venv /cache/venv
+# The ranges of requirements-dev.txt, with this series' ansible-core.
+/cache/venv/bin/pip install -q -U "ansible-core~=${series}.0" 'molecule>=25.1,<27' 'molecule-plugins[docker]>=23.5,<27' \
+  'pytest-testinfra>=10,<11' 'pytest>=8,<9' 'jmespath>=1,<2' 'passlib>=1.7,<2'
+export PATH=/cache/venv/bin:$PATH
+cd /work/ansible_collections/mailhost/mail
+# What `make collection` makes on the host: the collection on the path, the
+# docker driver's playbooks where molecule/resources/create.yml imports them,
+# and the dependencies where .config/molecule/config.yml looks (the venv's
+# site-packages there).
+mkdir -p .cache/collections/ansible_collections/mailhost .venv/lib/python3.11/site-packages
+ln -sfn "$PWD" .cache/collections/ansible_collections/mailhost/mail
+ln -sfn /deps .venv/lib/python3.11/site-packages/ansible_collections
+ln -sfn "$(python -c 'import os, molecule_plugins.docker as d; print(os.path.join(os.path.dirname(d.__file__), "playbooks"))')" \
+  .cache/molecule-docker
+echo "[versions] molecule $scenario, controller: $(ansible --version | head -1), $(python -V), molecule $(pip show molecule 2>/dev/null | sed -n 's/^Version: //p') ($(( $(date +%s) - t0 ))s setup)"
+rc=0
+molecule test -s "$scenario" || rc=$?
+echo "[versions] molecule $scenario with ansible-core $series: rc=$rc ($(( $(date +%s) - t0 ))s)"
+exit $rc
+SH
+}
+
+# One Molecule scenario with ansible-core SERIES as the controller.
+run_molecule() {
+  local s="$1" scenario="$2" name="mh-versions-$$-molecule" log="$logs/molecule-$2-$1.log" rc=0 distro=debian12
+  exec 9>"/tmp/mh-versions-$s.lock"
+  flock 9
+  # The scenario's containers, network and state carry its name: never two runs at once.
+  mkdir -p "$molecule_locks"
+  exec 8>"$molecule_locks/$scenario.lock"
+  flock 8
+  docker rm -f "$name" >/dev/null 2>&1 || true
+  docker run -d --name "$name" --label mailhost.versions=1 \
+    -v "mh-versions-cache-$s:/cache" -v /var/run/docker.sock:/var/run/docker.sock \
+    -v "$deps:/deps:ro" -v "$ca:/etc/ssl/certs/host-ca.crt:ro" \
+    -e PIP_CERT=/etc/ssl/certs/host-ca.crt -e SSL_CERT_FILE=/etc/ssl/certs/host-ca.crt \
+    -e PIP_DEFAULT_TIMEOUT=120 -e MOLECULE_DISTRO="$distro" \
+    -e MOLECULE_IMAGE="$(bash "$repo/tests/testbed/testbed.sh" image-for "$distro")" \
+    -e MAILHOST_APT_PROXY="$proxy" \
+    "$run_image" sleep "$TIMEOUT_SECONDS" >/dev/null
+  docker exec "$name" mkdir -p /work/ansible_collections/mailhost/mail
+  (cd "$repo" && git ls-files -co --exclude-standard -z | grep -zv '^\.venv$' | tar --null -T - -c 2>/dev/null) |
+    docker exec -i "$name" tar -x -C /work/ansible_collections/mailhost/mail
+  docker exec "$name" timeout "$TIMEOUT_SECONDS" bash -c "$(molecule_inner)" inner "$s" "$scenario" >"$log" 2>&1 || rc=$?
+  docker rm -f "$name" >/dev/null 2>&1 || true
+  exec 8>&- 9>&-
+  return "$rc"
+}
+
 # The sanity tests tests/sanity/run.sh runs.
 sanity_tests=$(sed -n '/^tests=(/,/)$/p' "$repo/tests/sanity/run.sh" | tr -d '()' | sed 's/^tests=//' | tr -s ' \n' ' ')
 
-# The test bed's Debian 13 image plus python3-venv (ensurepip), made once.
+# The test bed's Debian 13 image plus python3-venv (ensurepip) and the docker
+# CLI (the Molecule run's connection to its containers), made once.
 base_image() {
   local tag="$image-versions" name="mh-versions-bake-$$"
   if [ "$(docker image inspect -f '{{ index .Config.Labels "mailhost.versions" }}' "$tag" 2>/dev/null)" = "$IMAGE_RECIPE" ]; then
@@ -78,10 +144,10 @@ base_image() {
   docker run --name "$name" -e "P=$proxy" "$image" sh -c '
     [ -z "$P" ] || echo "Acquire::http::Proxy \"$P\";" >/etc/apt/apt.conf.d/01proxy
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q --no-install-recommends python3-venv >/dev/null 2>&1 ||
-      { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends python3-venv >/dev/null; }
+    apt-get install -y -q --no-install-recommends python3-venv docker-cli >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends python3-venv docker-cli >/dev/null; }
     rc=$?; rm -f /etc/apt/apt.conf.d/01proxy; exit $rc' >&2 ||
-    { docker rm -f "$name" >/dev/null 2>&1; echo "[versions] could not install python3-venv in $image" >&2; return 1; }
+    { docker rm -f "$name" >/dev/null 2>&1; echo "[versions] could not install python3-venv and docker-cli in $image" >&2; return 1; }
   docker commit --change 'CMD ["/bin/bash"]' --change "LABEL mailhost.versions=$IMAGE_RECIPE" "$name" "$tag" >/dev/null
   docker rm -f "$name" >/dev/null
   echo "$tag"
@@ -110,7 +176,7 @@ run_one() {
 }
 
 t0=$(date +%s)
-IMAGE_RECIPE=1
+IMAGE_RECIPE=2
 run_image=$(base_image)
 pids=()
 for s in "${series[@]}"; do
@@ -124,5 +190,14 @@ for i in "${!series[@]}"; do
   [ "$res" = PASS ] || tail -60 "$logs/$s.log"
   echo "[versions] ansible-core $s on Debian 13: $res (log: .cache/versions-logs/$s.log)"
 done
+if [ -n "$molecule_scenario" ]; then
+  newest=$(printf '%s\n' "${series[@]}" | sort -V | tail -n 1)
+  t1=$(date +%s)
+  if run_molecule "$newest" "$molecule_scenario"; then res=PASS; else res=FAIL; fail=1; fi
+  grep -E '^\[versions\]|[0-9]+ passed' "$logs/molecule-$molecule_scenario-$newest.log" || true
+  [ "$res" = PASS ] || tail -150 "$logs/molecule-$molecule_scenario-$newest.log"
+  echo "[versions] molecule $molecule_scenario with ansible-core $newest as controller: $res ($(( $(date +%s) - t1 ))s," \
+    "log: .cache/versions-logs/molecule-$molecule_scenario-$newest.log)"
+fi
 echo "[stage] versions ${series[*]}: $(( $(date +%s) - t0 ))s"
 exit $fail

@@ -36,23 +36,40 @@ master=$(sed -n '1s/[^0-9]//gp' "$queue_dir/pid/master.pid" 2>/dev/null)
 
 # "PID NAME" of a process whose parent is the master, or nothing.
 child_of_master() {
-    read -r pid comm _state ppid _rest < "/proc/$1/stat" 2>/dev/null || return 0
+    read -r pid comm _state ppid _rest 2>/dev/null < "/proc/$1/stat" || return 0
     [ "$ppid" = "$master" ] && echo "$pid $comm"
 }
 
+# A delivery agent that has finished still holds its queue file open: it
+# sends its final status to the queue manager and then waits for the queue
+# manager to close the connection (deliver_request_final), which a paused
+# queue manager never does. Its recipients are marked done or deferred by
+# then, so stopping it delivers nothing twice. Such an agent is the one whose
+# connection from the queue manager (local address private/<service>) has
+# unread data in its send queue; ss(8) shows it. Without ss every agent that
+# holds a file counts as running, and the wait ends at the bound.
+finished_agents() {
+    ss -xpnH state established 2>/dev/null \
+        | awk '$3 > 0 && $4 ~ /^private\// { print }' | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u
+}
+
 # The deliveries in progress: the master's children other than the queue
-# manager that hold a file of the active queue open, one "PID NAME" each.
-# One find over /proc's fd links: cheap even with hundreds of smtpd running.
+# manager that hold a file of the active queue open and have not sent their
+# final status, one "PID NAME" each. One find over /proc's fd links: cheap
+# even with hundreds of smtpd running.
 deliveries() {
+    finished=$(finished_agents)
     find /proc/[0-9]*/fd -maxdepth 1 -lname "$queue_dir/active/*" 2>/dev/null \
         | sed -n 's|^/proc/\([0-9]*\)/fd/.*|\1|p' | sort -u \
-        | while read -r pid; do child_of_master "$pid"; done | grep -v ' (qmgr)$'
+        | while read -r pid; do
+            echo "$finished" | grep -qx "$pid" || child_of_master "$pid"
+        done | grep -v ' (qmgr)$'
 }
 
 qmgr=
 if [ -n "$master" ] && kill -0 "$master" 2>/dev/null; then
     qmgr=$(for stat in /proc/[0-9]*/stat; do
-        read -r pid comm _state ppid _rest < "$stat" 2>/dev/null || continue
+        read -r pid comm _state ppid _rest 2>/dev/null < "$stat" || continue
         [ "$ppid" = "$master" ] && [ "$comm" = "(qmgr)" ] && echo "$pid"
     done | head -n 1)
 fi
