@@ -52,7 +52,12 @@ options:
     type: path
     default: /var/lib/mailhost/mta_switch
   timeout:
-    description: Seconds O(state=flushed) waits for the queue to drain.
+    description:
+      - Seconds O(state=flushed) waits for the queue to drain.
+      - With O(state=exported), seconds to wait for a Sendmail queue file that a running sendmail process still holds
+        locked (it is delivering that message). The export takes the same lock, so that no sendmail process can
+        deliver a message while it is copied and removed; a file still locked after the wait stops the module with
+        an error, and the message stays queued.
     type: int
     default: 30
   sendmail_command:
@@ -118,6 +123,8 @@ messages:
       message_id: <t1@example.com>
 """
 
+import errno  # noqa: E402
+import fcntl  # noqa: E402
 import glob  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
@@ -143,10 +150,17 @@ from ansible_collections.mailhost.mail.plugins.module_utils._mta_queue import ( 
 
 
 class Queue:
-    """One MTA's queue: list, read, remove, flush."""
+    """One MTA's queue: list, claim, read, remove, release, flush."""
 
     def __init__(self, module):
         self.module = module
+
+    def claim(self, entry, deadline):  # pylint: disable=unused-argument
+        """The entry, made safe to export; None when the message left the queue meanwhile."""
+        return entry
+
+    def release(self, entry):
+        """Undo what claim() took."""
 
     def _run(self, argv, what, gone_ok=False, **kwargs):
         """The command's output; None when gone_ok and it says a queue file no longer exists."""
@@ -236,6 +250,48 @@ class SendmailQueue(Queue):
                             "qf": qf_path, "df": os.path.join(df_dir, "df" + queue_id), "parsed": parsed})
         return entries
 
+    def claim(self, entry, deadline):
+        """Lock the qf file as Sendmail does, waiting until deadline for a sendmail process that delivers it.
+
+        Sendmail holds an exclusive lock on a qf file while it works on the message (flock(2) on Linux; fcntl
+        locks elsewhere, so both are taken). Holding it, no sendmail process can start a delivery of the message
+        while it is copied and removed. A delivery that ends meanwhile removes the file or replaces it (tf renamed
+        over qf), so the lock is taken again on what the path names then, and the message is read afresh.
+        """
+        path = entry["qf"]
+        while True:
+            try:
+                fd = os.open(path, os.O_RDWR)
+            except FileNotFoundError:
+                return None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    self.module.fail_json(msg=f"cannot lock Sendmail queue file {path}: {exc}")
+                if time.monotonic() >= deadline:
+                    self.module.fail_json(msg=f"Sendmail queue file {path} is still locked by a running sendmail "
+                                              f"process (it is delivering the message); it stays queued")
+                time.sleep(0.1)
+                continue
+            try:
+                same = os.fstat(fd).st_ino == os.stat(path).st_ino
+            except FileNotFoundError:
+                os.close(fd)
+                return None
+            if not same:
+                os.close(fd)
+                continue
+            with os.fdopen(os.dup(fd), "rb") as handle:
+                parsed = parse_sendmail_qf(handle.read())
+            return dict(entry, sender=parsed["sender"], recipients=parsed["recipients"], parsed=parsed, lock_fd=fd)
+
+    def release(self, entry):
+        if entry.get("lock_fd") is not None:
+            os.close(entry.pop("lock_fd"))
+
     def read(self, entry):
         try:
             with open(entry["df"], "rb") as handle:
@@ -291,30 +347,43 @@ def export(module, queue, holding_dir):
         return len(entries), summaries
     os.makedirs(holding_dir, mode=0o700, exist_ok=True)
     done = []
-    for entry in entries:
-        content = queue.read(entry)
-        base = holding_name(module.params["mta"], entry["key"])
-        name, suffix = base, 1
-        while os.path.exists(os.path.join(holding_dir, name)):
-            suffix += 1
-            name = f"{base}.{suffix}"
-        final = os.path.join(holding_dir, name)
-        staging = os.path.join(holding_dir, f".{name}.partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        os.mkdir(staging, 0o700)
-        document = envelope_document(module.params["mta"], entry["queue_id"], entry["sender"], entry["recipients"],
-                                     queue_name=entry.get("queue_name", ""), message_id=message_id(content))
-        _fsync_write(os.path.join(staging, MESSAGE_FILE), content)
-        _fsync_write(os.path.join(staging, ENVELOPE_FILE), json.dumps(document, indent=2).encode() + b"\n")
-        with open(os.path.join(staging, MESSAGE_FILE), "rb") as handle:
-            if handle.read() != content:
-                module.fail_json(msg=f"held copy of {entry['queue_id']} does not match the queue; it stays queued",
-                                 count=len(done), messages=done)
-        os.rename(staging, final)
-        _fsync_dir(holding_dir)
-        queue.remove(entry)
-        done.append(_summary(name, entry, content))
+    deadline = time.monotonic() + module.params["timeout"]
+    for listed in entries:
+        entry = queue.claim(listed, deadline)
+        if entry is None:
+            # Delivered by a sendmail process that was still running.
+            continue
+        try:
+            _export_one(module, queue, holding_dir, entry, done)
+        finally:
+            queue.release(entry)
     return len(done), done
+
+
+def _export_one(module, queue, holding_dir, entry, done):
+    """Copy one claimed message into holding_dir, then remove it from the queue."""
+    content = queue.read(entry)
+    base = holding_name(module.params["mta"], entry["key"])
+    name, suffix = base, 1
+    while os.path.exists(os.path.join(holding_dir, name)):
+        suffix += 1
+        name = f"{base}.{suffix}"
+    final = os.path.join(holding_dir, name)
+    staging = os.path.join(holding_dir, f".{name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    os.mkdir(staging, 0o700)
+    document = envelope_document(module.params["mta"], entry["queue_id"], entry["sender"], entry["recipients"],
+                                 queue_name=entry.get("queue_name", ""), message_id=message_id(content))
+    _fsync_write(os.path.join(staging, MESSAGE_FILE), content)
+    _fsync_write(os.path.join(staging, ENVELOPE_FILE), json.dumps(document, indent=2).encode() + b"\n")
+    with open(os.path.join(staging, MESSAGE_FILE), "rb") as handle:
+        if handle.read() != content:
+            module.fail_json(msg=f"held copy of {entry['queue_id']} does not match the queue; it stays queued",
+                             count=len(done), messages=done)
+    os.rename(staging, final)
+    _fsync_dir(holding_dir)
+    queue.remove(entry)
+    done.append(_summary(name, entry, content))
 
 
 def held_messages(module, holding_dir):

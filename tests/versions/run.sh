@@ -10,8 +10,9 @@
 # (tracked and new files) is copied in as ansible_collections/mailhost/mail; the
 # collections it depends on come read-only from the host venv's `ansible` package.
 #
-# Then one Molecule scenario (MAILHOST_VERSIONS_MOLECULE, default full_stack;
-# empty: none) runs with the newest of the SERIES as its controller: molecule,
+# With MAILHOST_VERSIONS_MOLECULE=SCENARIO (e.g. full_stack; default: none,
+# and so not part of `make test` yet) one Molecule scenario then runs with the
+# newest of the SERIES as its controller: molecule,
 # ansible-playbook and testinfra inside such a container, driving the
 # scenario's containers through the host's Docker engine (its socket is
 # mounted). It holds the scenario's lock, as the host's run of it does.
@@ -24,7 +25,7 @@ deps="$repo/.venv/lib/python3.11/site-packages/ansible_collections"
 ca=/etc/ssl/certs/ca-certificates.crt
 proxy="${MAILHOST_APT_PROXY-$(bash "$repo/tests/testbed/testbed.sh" proxy)}"
 logs="$repo/.cache/versions-logs"
-molecule_scenario="${MAILHOST_VERSIONS_MOLECULE-full_stack}"
+molecule_scenario="${MAILHOST_VERSIONS_MOLECULE:-}"
 molecule_locks="$repo/.cache/molecule-logs"
 TIMEOUT_SECONDS="${MAILHOST_VERSIONS_TIMEOUT:-900}"
 mkdir -p "$logs"
@@ -95,9 +96,12 @@ ln -sfn "$PWD" .cache/collections/ansible_collections/mailhost/mail
 ln -sfn /deps .venv/lib/python3.11/site-packages/ansible_collections
 ln -sfn "$(python -c 'import os, molecule_plugins.docker as d; print(os.path.join(os.path.dirname(d.__file__), "playbooks"))')" \
   .cache/molecule-docker
+# As the Makefile exports it on the host; molecule checks its prerequisites there.
+export ANSIBLE_COLLECTIONS_PATH="$PWD/.cache/collections:$PWD/.venv/lib/python3.11/site-packages"
 echo "[versions] molecule $scenario, controller: $(ansible --version | head -1), $(python -V), molecule $(pip show molecule 2>/dev/null | sed -n 's/^Version: //p') ($(( $(date +%s) - t0 ))s setup)"
 rc=0
-molecule test -s "$scenario" || rc=$?
+# The tree has no .git here, from which molecule finds the shared base config.
+molecule -c .config/molecule/config.yml test -s "$scenario" || rc=$?
 echo "[versions] molecule $scenario with ansible-core $series: rc=$rc ($(( $(date +%s) - t0 ))s)"
 exit $rc
 SH

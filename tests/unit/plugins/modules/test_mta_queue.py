@@ -182,3 +182,23 @@ def test_postcat_failing_otherwise_still_fails(tools, capsys):
     result = run_module(mta_queue, args(tools, mta="postfix", state="flushed", timeout=1), capsys)
     assert result["failed"]
     assert "bad record type" in result["msg"]
+
+
+def test_sendmail_export_waits_for_a_locked_qf_and_fails_clearly(tools, capsys):
+    import fcntl
+
+    mqueue = tools / "mqueue"
+    mqueue.mkdir()
+    (mqueue / "qfLOCKED").write_bytes(QF)
+    (mqueue / "dfLOCKED").write_bytes(DF)
+    # A sendmail process delivering the message holds this lock (flock on Linux).
+    with open(mqueue / "qfLOCKED", "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = run_module(mta_queue, args(tools, mta="sendmail", state="exported", timeout=1), capsys)
+    assert result["failed"]
+    assert "still locked by a running sendmail" in result["msg"]
+    assert sorted(os.listdir(mqueue)) == ["dfLOCKED", "qfLOCKED"]
+    # Unlocked, the same export moves it.
+    result = run_module(mta_queue, args(tools, mta="sendmail", state="exported", timeout=1), capsys)
+    assert result["count"] == 1
+    assert os.listdir(mqueue) == []
