@@ -68,10 +68,8 @@ deliveries() {
 
 qmgr=
 if [ -n "$master" ] && kill -0 "$master" 2>/dev/null; then
-    qmgr=$(for stat in /proc/[0-9]*/stat; do
-        read -r pid comm _state ppid _rest 2>/dev/null < "$stat" || continue
-        [ "$ppid" = "$master" ] && [ "$comm" = "(qmgr)" ] && echo "$pid"
-    done | head -n 1)
+    qmgr=$(for proc in /proc/[0-9]*; do child_of_master "${proc#/proc/}"; done \
+        | sed -n 's/^\([0-9]*\) (qmgr)$/\1/p' | head -n 1)
 fi
 
 if [ -n "$qmgr" ]; then
