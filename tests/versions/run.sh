@@ -32,11 +32,12 @@ mkdir -p "$logs"
 [ -d "$deps/community/general" ] || { echo "[versions] no $deps; run 'make venv'" >&2; exit 1; }
 docker image inspect "$image" >/dev/null 2>&1 || { echo "[versions] image $image is missing; run 'make testbed'" >&2; exit 1; }
 
-# What runs inside the container, as root; $1 is the series.
-inner() {
+# The start of both runs inside a container: the venv of the series ($1) in the
+# cache volume, with ansible-core and the packages given as the arguments after it.
+venv_setup() {
   cat <<'SH'
 set -euo pipefail
-series="$1"
+series="$1"; shift
 t0=$(date +%s)
 # The cache volume keeps the venv, pip's cache and ansible-test's sanity venvs between runs.
 mkdir -p /cache/ansible-test /cache/pip /root/.ansible
@@ -45,7 +46,14 @@ ln -sfn /cache/ansible-test /root/.ansible/test
 printf '[global]\ncert = /etc/ssl/certs/host-ca.crt\ncache-dir = /cache/pip\ntimeout = 120\ndisable-pip-version-check = true\n' >/etc/pip.conf
 [ -x /cache/venv/bin/pip ] || python3 -m venv /cache/venv
 # -U: the newest release of the series, also when the cached venv holds an older one.
-/cache/venv/bin/pip install -q -U "ansible-core~=${series}.0" 'pytest>=8,<9' 'jmespath>=1,<2' 'passlib>=1.7,<2'
+/cache/venv/bin/pip install -q -U "ansible-core~=${series}.0" 'pytest>=8,<9' 'jmespath>=1,<2' 'passlib>=1.7,<2' "$@"
+SH
+}
+
+# What runs inside the container, as root; $1 is the series.
+inner() {
+  venv_setup
+  cat <<'SH'
 echo "[versions] $series: $(/cache/venv/bin/ansible --version | head -1), $(/cache/venv/bin/python -V) ($(( $(date +%s) - t0 ))s setup)"
 # ansible-test fetches get-pip from a host that can't be reached; same shim as tests/sanity/run.sh.
 for ver in 24.2 24.3 25.0 25.1 25.2 25.3; do
@@ -74,17 +82,13 @@ exit $rc
 SH
 }
 
-# The Molecule run inside the container; $1 is the series, $2 the scenario.
+# The Molecule run inside the container. Arguments: the series, the scenario, then the ranges of requirements-dev.txt
+# for molecule and testinfra, which the venv gets besides ansible-core.
 molecule_inner() {
+  # shellcheck disable=SC2016 # expanded in the container
+  echo 'scenario="$2"; set -- "$1" "${@:3}"'
+  venv_setup
   cat <<'SH'
-set -euo pipefail
-series="$1" scenario="$2"
-t0=$(date +%s)
-printf '[global]\ncert = /etc/ssl/certs/host-ca.crt\ncache-dir = /cache/pip\ntimeout = 120\ndisable-pip-version-check = true\n' >/etc/pip.conf
-[ -x /cache/venv/bin/pip ] || python3 -m venv /cache/venv
-# The ranges of requirements-dev.txt, with this series' ansible-core.
-/cache/venv/bin/pip install -q -U "ansible-core~=${series}.0" 'molecule>=25.1,<27' 'molecule-plugins[docker]>=23.5,<27' \
-  'pytest-testinfra>=10,<11' 'pytest>=8,<9' 'jmespath>=1,<2' 'passlib>=1.7,<2'
 export PATH=/cache/venv/bin:$PATH
 cd /work/ansible_collections/mailhost/mail
 # What `make collection` makes on the host: the collection on the path, the
@@ -116,19 +120,10 @@ run_molecule() {
   mkdir -p "$molecule_locks"
   exec 8>"$molecule_locks/$scenario.lock"
   flock 8
-  docker rm -f "$name" >/dev/null 2>&1 || true
-  docker run -d --name "$name" --label mailhost.versions=1 \
-    -v "mh-versions-cache-$s:/cache" -v /var/run/docker.sock:/var/run/docker.sock \
-    -v "$deps:/deps:ro" -v "$ca:/etc/ssl/certs/host-ca.crt:ro" \
-    -e PIP_CERT=/etc/ssl/certs/host-ca.crt -e SSL_CERT_FILE=/etc/ssl/certs/host-ca.crt \
-    -e PIP_DEFAULT_TIMEOUT=120 -e MOLECULE_DISTRO="$distro" \
-    -e MOLECULE_IMAGE="$(bash "$repo/tests/testbed/testbed.sh" image-for "$distro")" \
-    -e MAILHOST_APT_PROXY="$proxy" \
-    "$run_image" sleep "$TIMEOUT_SECONDS" >/dev/null
-  docker exec "$name" mkdir -p /work/ansible_collections/mailhost/mail
-  (cd "$repo" && git ls-files -co --exclude-standard -z | grep -zv '^\.venv$' | tar --null -T - -c 2>/dev/null) |
-    docker exec -i "$name" tar -x -C /work/ansible_collections/mailhost/mail
-  docker exec "$name" timeout "$TIMEOUT_SECONDS" bash -c "$(molecule_inner)" inner "$s" "$scenario" >"$log" 2>&1 || rc=$?
+  start_container "$name" "$s" -v /var/run/docker.sock:/var/run/docker.sock -e MOLECULE_DISTRO="$distro" \
+    -e MOLECULE_IMAGE="$(bash "$repo/tests/testbed/testbed.sh" image-for "$distro")" -e MAILHOST_APT_PROXY="$proxy"
+  docker exec "$name" timeout "$TIMEOUT_SECONDS" bash -c "$(molecule_inner)" inner "$s" "$scenario" \
+    'molecule>=25.1,<27' 'molecule-plugins[docker]>=23.5,<27' 'pytest-testinfra>=10,<11' >"$log" 2>&1 || rc=$?
   docker rm -f "$name" >/dev/null 2>&1 || true
   exec 8>&- 9>&-
   return "$rc"
@@ -157,23 +152,29 @@ base_image() {
   echo "$tag"
 }
 
-run_one() {
-  local s="$1" name="mh-versions-$$-${1//./-}" log="$logs/$1.log" rc=0
-  # One run per series at a time: its cache volume holds a venv.
-  exec 9>"/tmp/mh-versions-$s.lock"
-  flock 9
+# Start the container NAME for series $2 (cache volume, dependencies, CA
+# bundle; further docker-run arguments after it) and copy the work tree in.
+start_container() {
+  local name="$1" s="$2"; shift 2
   docker rm -f "$name" >/dev/null 2>&1 || true
   docker run -d --name "$name" --label mailhost.versions=1 \
     -v "mh-versions-cache-$s:/cache" \
     -v "$deps:/deps:ro" -v "$ca:/etc/ssl/certs/host-ca.crt:ro" \
     -e PIP_CERT=/etc/ssl/certs/host-ca.crt -e SSL_CERT_FILE=/etc/ssl/certs/host-ca.crt \
-    -e PIP_DEFAULT_TIMEOUT=120 -e APT_PROXY="$proxy" -e SANITY_TESTS="$sanity_tests" \
-    -e ANSIBLE_COLLECTIONS_PATH=/deps \
+    -e PIP_DEFAULT_TIMEOUT=120 "$@" \
     "$run_image" sleep "$TIMEOUT_SECONDS" >/dev/null
   docker exec "$name" mkdir -p /work/ansible_collections/mailhost/mail
   # .venv is a symlink here (.gitignore's ".venv/" does not match it), broken in the container.
   (cd "$repo" && git ls-files -co --exclude-standard -z | grep -zv '^\.venv$' | tar --null -T - -c 2>/dev/null) |
     docker exec -i "$name" tar -x -C /work/ansible_collections/mailhost/mail
+}
+
+run_one() {
+  local s="$1" name="mh-versions-$$-${1//./-}" log="$logs/$1.log" rc=0
+  # One run per series at a time: its cache volume holds a venv.
+  exec 9>"/tmp/mh-versions-$s.lock"
+  flock 9
+  start_container "$name" "$s" -e APT_PROXY="$proxy" -e SANITY_TESTS="$sanity_tests" -e ANSIBLE_COLLECTIONS_PATH=/deps
   docker exec "$name" timeout "$TIMEOUT_SECONDS" bash -c "$(inner)" inner "$s" >"$log" 2>&1 || rc=$?
   docker rm -f "$name" >/dev/null 2>&1 || true
   return "$rc"
